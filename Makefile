@@ -1,0 +1,59 @@
+# Each target is one bin/manage.py command with SETTINGS set; `make help` lists them.
+# The first target you run creates .venv and installs requirements.txt and the package.
+
+ROOT    := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+VENV    ?= $(ROOT)/.venv
+PYTHON  ?= python3
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+MANAGE  := $(PY) $(ROOT)/bin/manage.py
+DEV     := SETTINGS=$(ROOT)/etc/conf/dev.conf
+TESTING := SETTINGS=$(ROOT)/etc/conf/testing.conf
+# MSG may hold any character: quote it for the shell.
+QMSG    := '$(subst ','\'',$(MSG))'
+
+.DEFAULT_GOAL := help
+.PHONY: help install db newmigration migrate check downgrade server shell test bench clean distclean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): $(ROOT)/requirements.txt $(ROOT)/setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r $(ROOT)/requirements.txt
+	$(VENV)/bin/pip install -q --no-deps --no-build-isolation -e $(ROOT)
+	touch $@
+
+install: $(STAMP) ## create .venv with the pinned requirements and the package (editable)
+
+db: $(STAMP) ## throw the dev database away, rebuild it from the migrations, add starter data
+	@$(DEV) $(MANAGE) db reset
+
+newmigration: $(STAMP) ## write a migration for your model changes: make newmigration MSG="add login tracking"
+	@if [ -z '$(strip $(MSG))' ]; then echo 'usage: make newmigration MSG="add login tracking"  (MSG summarises the model change)' >&2; exit 2; fi
+	@$(DEV) $(MANAGE) db newmigration -m $(QMSG)
+
+migrate: $(STAMP) ## apply pending migrations to the dev database
+	@$(DEV) $(MANAGE) db upgrade
+
+check: $(STAMP) ## fail if the models and the migrations disagree (db check)
+	@$(DEV) $(MANAGE) db check
+
+downgrade: $(STAMP) ## revert the dev database's last migration
+	@$(DEV) $(MANAGE) db downgrade
+
+server: $(STAMP) ## serve the app on the dev database (PORT from the config)
+	@$(DEV) $(MANAGE) runserver
+
+shell: $(STAMP) ## a Python shell with app, db and the models loaded
+	@$(DEV) $(MANAGE) shell
+
+test: $(STAMP) ## run the test suite (ARGS="-k name" to pick tests)
+	@cd $(ROOT) && $(TESTING) $(PY) -m pytest $(ARGS)
+
+clean: ## remove the dev database, logs and caches (keeps .venv)
+	rm -rf $(ROOT)/var $(ROOT)/.pytest_cache
+	find $(ROOT) -path $(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
+
+distclean: clean ## clean, and remove .venv too
+	rm -rf $(VENV) $(ROOT)/*.egg-info

@@ -1,0 +1,170 @@
+"""App commands (starter data, servers) and the db commands that Flask-Migrate lacks."""
+from pathlib import Path
+
+import click
+import flask_migrate
+from alembic import command as alembic_command
+from flask import current_app, g
+from flask.cli import with_appcontext
+from flask_migrate import cli as migrate_cli
+
+from .config import masked, shown
+from .extensions import db
+from .migrate_tools.report import describe_operations
+from .migrate_tools.reset import empty_database
+from .migrate_tools.scratch import scratch_database
+
+STARTER_ROLES = {"Admin": "Administrators", "User": "Signed-up users"}
+# Development accounts only: `db reset` refuses to run on non-disposable configs.
+STARTER_USERS = [("guest@example.com", "guest", "User"), ("admin@example.com", "admin", "Admin")]
+
+
+def _announce(directory, x_arg):
+    """Flask-Migrate's group callback, then one line naming the config and database."""
+    migrate_cli.db.callback(directory=directory, x_arg=x_arg)
+    cfg = current_app.config
+    click.echo(f"config {cfg['SETTINGS_FILE']}, database {masked(cfg['SQLALCHEMY_DATABASE_URI'])}",
+               err=True)
+
+
+def _alembic_config(autogenerate=False):
+    """Flask-Migrate's Alembic config for this app (honours `db -d DIRECTORY`)."""
+    opts = ["autogenerate"] if autogenerate else None
+    return current_app.extensions["migrate"].migrate.get_config(g.get("directory"), opts=opts)
+
+
+def require_disposable(action, yes_hint=False):
+    """Refuse `action` unless the config is marked disposable (ALLOW_DB_RESET = True)."""
+    cfg = current_app.config
+    if cfg["ALLOW_DB_RESET"]:
+        return
+    hint = " or pass --yes" if yes_hint else ""
+    raise click.ClickException(
+        f"refusing to {action}: {cfg['SETTINGS_FILE']} is not marked disposable"
+        f" (ALLOW_DB_RESET = True){hint}; nothing was changed"
+    )
+
+
+def _guarded(migrate_command):
+    """Flask-Migrate's command, refused on a non-disposable config unless --yes (or --sql)."""
+
+    def callback(yes, **kwargs):
+        if not (yes or kwargs.get("sql")):
+            require_disposable(f"run db {migrate_command.name}", yes_hint=True)
+        return migrate_command.callback(**kwargs)
+
+    yes = click.Option(["--yes"], is_flag=True, help="Run even on a config that is not disposable.")
+    return click.Command(migrate_command.name, callback=callback, help=migrate_command.help,
+                         params=[*migrate_command.params, yes])
+
+
+# Flask-Migrate's db group, extended: its commands are reused as they are, never copied.
+db_group = click.Group(
+    "db",
+    help="Perform database migrations (`db help` lists the commands).",
+    params=migrate_cli.db.params,
+    callback=with_appcontext(_announce),
+    commands={**migrate_cli.db.commands, "downgrade": _guarded(migrate_cli.downgrade)},
+)
+
+
+@db_group.command("help")
+@click.pass_context
+def db_help(ctx):
+    """List the db commands."""
+    click.echo(ctx.parent.get_help())
+
+
+@db_group.command("reset")
+@click.option("--no-seed", is_flag=True, help="Leave the rebuilt database empty.")
+@with_appcontext
+def db_reset(no_seed):
+    """Throw the database away, rebuild it from the migrations, add starter data."""
+    require_disposable("reset the database")
+    empty_database(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    alembic_command.upgrade(_alembic_config(), "head")
+    if not no_seed:
+        add_starter_data()
+        click.echo(f"starter data: roles {', '.join(STARTER_ROLES)};"
+                   f" users {', '.join(u for u, _, _ in STARTER_USERS)}")
+
+
+@db_group.command("newmigration")
+@click.option("-m", "--message", required=True, help='What changed, e.g. "add login tracking".')
+@with_appcontext
+def db_newmigration(message):
+    """Write a migration for the model changes, compared on a scratch database."""
+    if not message.strip():
+        raise click.UsageError('give a summary: db newmigration -m "add login tracking"')
+    config = _alembic_config(autogenerate=True)
+    config.cmd_opts.quiet = True  # we report the new file ourselves
+    with scratch_database(current_app.config["SQLALCHEMY_DATABASE_URI"]) as scratch_url:
+        # Build the schema the existing migrations produce, then compare the models with it.
+        config.attributes.update(database_url=scratch_url, echo=lambda line: None)
+        alembic_command.upgrade(config, "head")
+        script = alembic_command.revision(config, message, autogenerate=True)
+    if not script:
+        click.echo("No changes in the models: no migration written.")
+        return
+    click.echo(f"wrote {shown(Path(script.path))}")
+    for line in describe_operations(config.attributes["upgrade_ops"]):
+        click.echo(f"  {line}")
+    click.echo("Review it, then apply it with `make migrate`.")
+
+
+def add_starter_data():
+    """Add the starter roles and users, leaving any that exist alone."""
+    from .models import Role, User
+
+    roles = {}
+    for name, description in STARTER_ROLES.items():
+        roles[name] = db.session.scalar(db.select(Role).filter_by(name=name))
+        if roles[name] is None:
+            roles[name] = Role(name=name, description=description)
+            db.session.add(roles[name])
+    for email, password, role in STARTER_USERS:
+        if db.session.scalar(db.select(User).filter_by(email=email)) is None:
+            user = User(email=email, roles=[roles[role]])
+            user.set_password(password)
+            db.session.add(user)
+    db.session.commit()
+
+
+@click.command("seed")
+@with_appcontext
+def seed_command():
+    """Add the starter roles and users to the database."""
+    add_starter_data()
+    click.echo("starter data added")
+
+
+def _serve(host):
+    app = current_app._get_current_object()
+    app.run(host=host, port=app.config["PORT"], debug=app.debug, load_dotenv=False)
+
+
+@click.command("runserver")
+@with_appcontext
+def runserver_command():
+    """Serve the app on 127.0.0.1 at the config's PORT."""
+    _serve("127.0.0.1")
+
+
+@click.command("publicserver")
+@with_appcontext
+def publicserver_command():
+    """Serve the app on all interfaces (0.0.0.0) at the config's PORT."""
+    _serve("0.0.0.0")
+
+
+def shell_context():
+    """Preload app, db and every model class in `shell`."""
+    models = {m.class_.__name__: m.class_ for m in db.Model.registry.mappers}
+    return {"app": current_app._get_current_object(), "db": db, **models}
+
+
+def init_app(app):
+    """Register the commands; our db group replaces Flask-Migrate's."""
+    for cmd in (db_group, seed_command, runserver_command, publicserver_command):
+        app.cli.add_command(cmd)
+    app.shell_context_processor(shell_context)

@@ -1,0 +1,109 @@
+"""Resolve the config file named by SETTINGS, load it over the defaults, validate it."""
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONF_DIR = PROJECT_ROOT / "etc" / "conf"
+
+DEFAULTS = {
+    "APP_NAME": "myapp",
+    "PORT": 5000,
+    # Only configs marked disposable may be reset (`db reset`) or downgraded without --yes.
+    "ALLOW_DB_RESET": False,
+    "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+}
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says what to do."""
+
+
+def from_env(name, example):
+    """Read a required setting from the environment (for production.conf)."""
+    value = os.environ.get(name)
+    if not value:
+        raise ConfigError(f"{name} is not set in the environment; set it, e.g. {name}={example}")
+    return value
+
+
+def resolve(settings=None):
+    """Return the absolute path of the config file: `settings`, or else $SETTINGS."""
+    settings = settings or os.environ.get("SETTINGS")
+    if not settings:
+        confs = ", ".join(shown(p) for p in sorted(CONF_DIR.glob("*.conf")))
+        raise ConfigError(
+            "SETTINGS is not set: name a config file, e.g. "
+            f"SETTINGS={shown(CONF_DIR / 'dev.conf')} bin/manage.py db upgrade"
+            f" (configs: {confs or 'none in ' + str(CONF_DIR)})"
+        )
+    # Relative to the current directory, as a shell user expects (not to the package).
+    path = Path(settings).expanduser().absolute()
+    if not path.is_file():
+        raise ConfigError(f"SETTINGS file {path} does not exist")
+    if not os.access(path, os.R_OK):
+        raise ConfigError(f"SETTINGS file {path} is not readable")
+    return path
+
+
+def read(path):
+    """Execute a Python-syntax config file and return its UPPERCASE names."""
+    try:
+        source = path.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read SETTINGS file {path}: {e}") from None
+    namespace = {"__file__": str(path), "__name__": "config"}
+    try:
+        exec(compile(source, str(path), "exec"), namespace)
+    except SyntaxError as e:
+        raise ConfigError(f"{path}:{e.lineno}: syntax error: {e.msg}") from None
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
+    except Exception as e:
+        lines = [f.lineno for f in traceback.extract_tb(sys.exc_info()[2]) if f.filename == str(path)]
+        where = f"{path}:{lines[-1]}" if lines else str(path)
+        raise ConfigError(f"{where}: {type(e).__name__}: {e}") from None
+    return {k: v for k, v in namespace.items() if k.isupper()}
+
+
+def load(app, settings=None, overrides=None):
+    """Load defaults, then the SETTINGS file, then `overrides` into app.config."""
+    path = resolve(settings)
+    values = {**DEFAULTS, **read(path), **(overrides or {})}
+    values["SQLALCHEMY_DATABASE_URI"] = database_url(values.get("SQLALCHEMY_DATABASE_URI"), path)
+    if not isinstance(values["PORT"], int):
+        raise ConfigError(f"{path}: PORT must be a whole number, not {values['PORT']!r}")
+    app.config.update(values)
+    app.config["SETTINGS_FILE"] = str(path)
+
+
+def database_url(url, path):
+    """Validate the database URL; make a relative SQLite path absolute to the conf's folder."""
+    if not url:
+        raise ConfigError(f"{path}: SQLALCHEMY_DATABASE_URI is not set")
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"{path}: SQLALCHEMY_DATABASE_URI is not a database URL: {url!r}") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        if not os.path.isabs(parsed.database) and not parsed.database.startswith("file:"):
+            parsed = parsed.set(database=str(path.parent / parsed.database))
+            return parsed.render_as_string(hide_password=False)
+    return url
+
+
+def masked(url):
+    """The URL with any password replaced by ***."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def shown(path):
+    """A path relative to the current directory when it lies below it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

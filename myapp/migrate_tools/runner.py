@@ -1,0 +1,37 @@
+"""The body of env.py: run migrations on a dedicated connection with our hooks."""
+from .connection import migration_engine
+from .report import MigrationTimer
+
+
+def run_migrations(context, url, target_metadata, configure_args):
+    """Run the Alembic command in progress, online or offline (--sql)."""
+    config = context.config
+    # A command may point the run at another database (newmigration's scratch copy).
+    url = config.attributes.get("database_url", url)
+    options = dict(configure_args, target_metadata=target_metadata,
+                   process_revision_directives=_skip_empty_revisions)
+    if context.is_offline_mode():
+        context.configure(url=url, literal_binds=True, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    echo = config.attributes.get("echo", config.print_stdout)
+    engine = migration_engine(url)
+    try:
+        with engine.connect() as connection:
+            context.configure(connection=connection, transaction_per_migration=True,
+                              on_version_apply=MigrationTimer(echo), **options)
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        engine.dispose()
+
+
+def _skip_empty_revisions(context, revision, directives):
+    """With nothing to migrate, autogenerate writes no file; keep the ops for the report."""
+    if not getattr(context.config.cmd_opts, "autogenerate", False):
+        return
+    script = directives[0]
+    context.config.attributes["upgrade_ops"] = script.upgrade_ops
+    if script.upgrade_ops.is_empty():
+        directives[:] = []

@@ -1,0 +1,18 @@
+"""Alembic's environment: migrate_tools runs the migrations on a connection of its own."""
+import logging.config
+
+from alembic import context
+from flask import current_app
+
+from myapp.migrate_tools.runner import run_migrations
+
+if context.config.config_file_name:
+    logging.config.fileConfig(context.config.config_file_name, disable_existing_loggers=False)
+
+migrate = current_app.extensions["migrate"]
+run_migrations(
+    context,
+    url=current_app.config["SQLALCHEMY_DATABASE_URI"],
+    target_metadata=migrate.db.metadata,
+    configure_args=migrate.configure_args,
+)

@@ -1,0 +1,51 @@
+"""The index page and /healthz: the app's name and where its database stands."""
+from flask import Blueprint, current_app, jsonify, render_template_string
+from sqlalchemy.exc import SQLAlchemyError
+
+from .extensions import db
+from .migrate_tools.state import migration_state
+
+bp = Blueprint("views", __name__)
+
+INDEX = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ name }}</title></head>
+<body>
+<h1>{{ name }}</h1>
+{% if error %}<p>Database error: {{ error }}</p>
+{% else %}
+<p>Database revision: <code>{{ state.current|join(", ") or "none (empty database)" }}</code></p>
+{% if state.pending %}<p>{{ state.pending|length }} migration(s) pending:</p>
+<ul>{% for s in state.pending %}<li><code>{{ s.revision }}</code> {{ s.doc }}</li>{% endfor %}</ul>
+<p>Apply them with <code>make migrate</code>.</p>
+{% else %}<p>No migrations pending: the database is up to date.</p>{% endif %}
+{% endif %}
+</body></html>
+"""
+
+
+def _state():
+    """The database's migration state, or the error that stopped us reading it."""
+    try:
+        with db.engine.connect() as connection:
+            return migration_state(connection, str(current_app.extensions["migrate"].directory)), None
+    except (SQLAlchemyError, Exception) as e:  # a page must render whatever the database does
+        return None, str(e).splitlines()[0]
+
+
+@bp.route("/")
+def index():
+    state, error = _state()
+    return render_template_string(INDEX, name=current_app.config["APP_NAME"], state=state, error=error)
+
+
+@bp.route("/healthz")
+def healthz():
+    state, error = _state()
+    if error:
+        return jsonify(status="error", error=error), 503
+    return jsonify(
+        status="ok" if state.up_to_date else "pending",
+        revision=state.current[0] if len(state.current) == 1 else list(state.current) or None,
+        head=state.heads[0] if len(state.heads) == 1 else list(state.heads),
+        pending=[s.revision for s in state.pending],
+    )
