@@ -30,7 +30,7 @@ db: $(STAMP) ## throw the dev database away, rebuild it from the migrations, add
 	@$(DEV) $(MANAGE) db reset
 
 newmigration: $(STAMP) ## write a migration for your model changes: make newmigration MSG="add login tracking"
-	@if [ -z '$(strip $(MSG))' ]; then echo 'usage: make newmigration MSG="add login tracking"  (MSG summarises the model change)' >&2; exit 2; fi
+	@if [ -z $(QMSG) ]; then echo 'usage: make newmigration MSG="add login tracking"  (MSG summarises the model change)' >&2; exit 2; fi
 	@$(DEV) $(MANAGE) db newmigration -m $(QMSG)
 
 migrate: $(STAMP) ## apply pending migrations to the dev database

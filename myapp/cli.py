@@ -1,4 +1,7 @@
 """bin/manage.py's FlaskGroup: known failures become one-line errors, never tracebacks."""
+import os
+import sys
+
 import click
 from alembic.util import CommandError
 from flask.cli import FlaskGroup, ScriptInfo
@@ -34,6 +37,10 @@ class ManageGroup(FlaskGroup):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            # The reader went away (`db upgrade --sql | head`): stop quietly, like other tools.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         except USER_ERRORS as e:
             raise click.ClickException(error_message(e)) from None
 

@@ -11,10 +11,12 @@ class MigrationTimer:
     def __init__(self, echo):
         self.echo = echo
         self.mark = time.perf_counter()
+        self.steps = 0
 
     def __call__(self, ctx, step, heads, run_args, **kw):
         now = time.perf_counter()
         ms, self.mark = (now - self.mark) * 1000, now
+        self.steps += 1
         if step.is_stamp:
             return
         script = step.up_revision

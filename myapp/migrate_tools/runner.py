@@ -16,13 +16,19 @@ def run_migrations(context, url, target_metadata, configure_args):
             context.run_migrations()
         return
     echo = config.attributes.get("echo", config.print_stdout)
+    timer = MigrationTimer(echo)
     engine = migration_engine(url)
     try:
         with engine.connect() as connection:
             context.configure(connection=connection, transaction_per_migration=True,
-                              on_version_apply=MigrationTimer(echo), **options)
+                              on_version_apply=timer, **options)
             with context.begin_transaction():
                 context.run_migrations()
+            # upgrade/downgrade/stamp name a target revision; say so when there was nothing to do.
+            migration_context = context.get_context()
+            if migration_context.opts.get("destination_rev") is not None and not timer.steps:
+                current = migration_context.get_current_heads()
+                echo(f"  nothing to do: the database is at {', '.join(current) or 'base (empty)'}")
     finally:
         engine.dispose()
 
