@@ -157,14 +157,10 @@ def publicserver_command():
     _serve("0.0.0.0")
 
 
-def shell_context():
-    """Preload app, db and every model class in `shell`."""
-    models = {m.class_.__name__: m.class_ for m in db.Model.registry.mappers}
-    return {"app": current_app._get_current_object(), "db": db, **models}
-
-
 def init_app(app):
-    """Register the commands; our db group replaces Flask-Migrate's."""
+    """Register the commands; our db group replaces Flask-Migrate's.
+
+    `shell` preloads app (Flask), db and every model (Flask-SQLAlchemy).
+    """
     for cmd in (db_group, seed_command, runserver_command, publicserver_command):
         app.cli.add_command(cmd)
-    app.shell_context_processor(shell_context)

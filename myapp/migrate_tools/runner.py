@@ -1,4 +1,6 @@
 """The body of env.py: run migrations on a dedicated connection with our hooks."""
+import click
+
 from .connection import migration_engine
 from .report import MigrationTimer
 
@@ -15,7 +17,7 @@ def run_migrations(context, url, target_metadata, configure_args):
         with context.begin_transaction():
             context.run_migrations()
         return
-    echo = config.attributes.get("echo", config.print_stdout)
+    echo = config.attributes.get("echo", click.echo)
     timer = MigrationTimer(echo)
     engine = migration_engine(url)
     try:

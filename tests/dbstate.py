@@ -1,0 +1,96 @@
+"""Reflect a database's schema and rows, and fill any schema with rows, for migration tests."""
+import datetime
+import decimal
+
+from sqlalchemy import MetaData, func, inspect, select, types
+
+
+def schema(connection):
+    """Tables with their columns, constraints and indexes, as comparable plain data."""
+    insp = inspect(connection)
+    result = {}
+    for table in insp.get_table_names():
+        if table == "alembic_version":
+            continue
+        result[table] = {
+            "columns": {c["name"]: (str(c["type"]), c["nullable"]) for c in insp.get_columns(table)},
+            "pk": tuple(insp.get_pk_constraint(table)["constrained_columns"]),
+            "fks": sorted((fk["name"], tuple(fk["constrained_columns"]), fk["referred_table"],
+                           (fk.get("options") or {}).get("ondelete"))
+                          for fk in insp.get_foreign_keys(table)),
+            "uniques": sorted((u["name"], tuple(u["column_names"]))
+                              for u in insp.get_unique_constraints(table)),
+            "indexes": sorted((i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                              for i in insp.get_indexes(table)),
+        }
+    return result
+
+
+def rows(connection):
+    """Every row of every table, as {table: {pk: {column: value}}}."""
+    metadata = MetaData()
+    metadata.reflect(connection)
+    result = {}
+    for table in metadata.sorted_tables:
+        if table.name == "alembic_version":
+            continue
+        key = [c.name for c in table.primary_key.columns] or [c.name for c in table.columns]
+        result[table.name] = {
+            tuple(r[k] for k in key): dict(r)
+            for r in connection.execute(select(table)).mappings()
+        }
+    return result
+
+
+def kept(before, after):
+    """Rows of `before` missing from `after`, compared on the columns both still have."""
+    missing = []
+    for table, table_rows in before.items():
+        for pk, row in table_rows.items():
+            now = after.get(table, {}).get(pk)
+            if now is None or any(now[c] != v for c, v in row.items() if c in now):
+                missing.append((table, pk, row, now))
+    return missing
+
+
+def fill(connection, count=2):
+    """Insert `count` more rows into every table, whatever its columns."""
+    metadata = MetaData()
+    metadata.reflect(connection)
+    for table in metadata.sorted_tables:
+        if table.name == "alembic_version":
+            continue
+        start = connection.execute(select(func.count()).select_from(table)).scalar()
+        for n in range(start, start + count):
+            values = {}
+            for column in table.columns:
+                if column.foreign_keys:
+                    fk = next(iter(column.foreign_keys))
+                    referred = connection.execute(select(fk.column)).scalars().all()
+                    values[column.name] = referred[n % len(referred)] if referred else None
+                elif column.primary_key and isinstance(column.type, types.Integer):
+                    continue  # autoincrement
+                else:
+                    values[column.name] = _value(column.type, f"{table.name}.{column.name}", n)
+            connection.execute(table.insert().values(**values))
+
+
+def _value(type_, label, n):
+    """A distinct value of the column's type (unique per n)."""
+    try:
+        python = type_.python_type
+    except NotImplementedError:
+        python = str
+    if python is bool:
+        return n % 2 == 0
+    if python is int:
+        return n + 1
+    if python is float or python is decimal.Decimal:
+        return decimal.Decimal(n) + decimal.Decimal("0.5")
+    if python is datetime.datetime:
+        return datetime.datetime(2020, 1, 1, 12, 0) + datetime.timedelta(days=n)
+    if python is datetime.date:
+        return datetime.date(2020, 1, 1) + datetime.timedelta(days=n)
+    text = f"{label}-{n}"
+    length = getattr(type_, "length", None)
+    return text[-length:] if length else text

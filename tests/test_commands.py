@@ -1,0 +1,125 @@
+"""The db commands we add (reset, newmigration, help), the banner, and the guards."""
+import hashlib
+from pathlib import Path
+
+import pytest
+from werkzeug.security import check_password_hash
+
+from myapp.cli import cli
+
+from .conftest import ROOT, manage, rows, write_conf
+
+
+def run(cli_runner, settings, *args):
+    return cli_runner.invoke(cli, list(args), env={"SETTINGS": str(settings)})
+
+
+@pytest.fixture
+def conf(tmp_path, database_url):
+    return write_conf(tmp_path / "app.conf", database_url)
+
+
+def db_file(url):
+    return url.removeprefix("sqlite:///")
+
+
+def digest(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def test_reset_builds_from_migrations_with_starter_data(cli_runner, conf, database_url):
+    for _ in range(2):  # running it twice works
+        result = run(cli_runner, conf, "db", "reset")
+        assert result.exit_code == 0, result.output
+    path = db_file(database_url)
+    assert rows(path, "SELECT name FROM role ORDER BY name") == [("Admin",), ("User",)]
+    users = dict(rows(path, "SELECT email, password FROM user"))
+    assert sorted(users) == ["admin@example.com", "guest@example.com"]
+    assert check_password_hash(users["guest@example.com"], "guest")
+    assert not users["admin@example.com"].startswith("admin")  # hashed, not plain
+    assert rows(path, "SELECT u.email, r.name FROM user u JOIN roles_users ur ON ur.user_id = u.id"
+                      " JOIN role r ON r.id = ur.role_id ORDER BY u.email") == [
+        ("admin@example.com", "Admin"), ("guest@example.com", "User")]
+    assert "upgrade" in result.output and "ms)" in result.output  # one line per migration
+
+
+def test_reset_refuses_a_config_that_is_not_disposable(cli_runner, tmp_path, database_url):
+    ok = write_conf(tmp_path / "ok.conf", database_url)
+    assert run(cli_runner, ok, "db", "reset").exit_code == 0
+    before = digest(db_file(database_url))
+    prod = write_conf(tmp_path / "prod.conf", database_url, disposable=False)
+    result = run(cli_runner, prod, "db", "reset")
+    assert result.exit_code == 1
+    assert "not marked disposable" in result.output and "Traceback" not in result.output
+    assert digest(db_file(database_url)) == before  # nothing touched
+
+
+def test_downgrade_needs_yes_on_a_config_that_is_not_disposable(cli_runner, tmp_path, database_url):
+    assert run(cli_runner, write_conf(tmp_path / "ok.conf", database_url), "db", "upgrade").exit_code == 0
+    prod = write_conf(tmp_path / "prod.conf", database_url, disposable=False)
+    refused = run(cli_runner, prod, "db", "downgrade")
+    assert refused.exit_code == 1 and "--yes" in refused.output
+    assert len(rows(db_file(database_url), "SELECT * FROM alembic_version")) == 1
+    preview = run(cli_runner, prod, "db", "downgrade", "--sql", "8298aaef24bc:base")
+    assert preview.exit_code == 0 and "DROP TABLE" in preview.stdout, preview.output
+    done = run(cli_runner, prod, "db", "downgrade", "--yes")
+    assert done.exit_code == 0, done.output
+    assert "downgrade" in done.output
+
+
+def test_banner_names_config_and_database_with_password_masked(cli_runner, tmp_path):
+    conf = write_conf(tmp_path / "pg.conf", "postgresql+psycopg://bob:s3cret@localhost/x")
+    result = run(cli_runner, conf, "db", "heads")  # needs no connection
+    assert result.exit_code == 0, result.output
+    assert f"config {conf}, database postgresql+psycopg://bob:***@localhost/x" in result.stderr
+    assert "s3cret" not in result.output
+
+
+def test_db_help_lists_the_commands(cli_runner, conf):
+    result = run(cli_runner, conf, "db", "help")
+    assert result.exit_code == 0
+    for name in ("upgrade", "downgrade", "migrate", "revision", "history", "current", "heads",
+                 "show", "stamp", "merge", "branches", "check", "edit", "reset", "newmigration"):
+        assert f"\n  {name} " in result.stdout, name
+
+
+def test_newmigration_without_changes_writes_nothing(cli_runner, conf, migrations_copy, database_url):
+    before = sorted(p.name for p in (migrations_copy / "versions").glob("*.py"))
+    result = run(cli_runner, conf, "db", "-d", str(migrations_copy), "newmigration", "-m", "nothing")
+    assert result.exit_code == 0, result.output
+    assert "No changes" in result.output
+    assert sorted(p.name for p in (migrations_copy / "versions").glob("*.py")) == before
+
+
+def test_newmigration_leaves_the_target_database_alone(cli_runner, conf, migrations_copy, database_url):
+    assert run(cli_runner, conf, "db", "reset").exit_code == 0
+    assert run(cli_runner, conf, "db", "downgrade").exit_code == 0  # behind, with rows
+    before = digest(db_file(database_url))
+    result = run(cli_runner, conf, "db", "-d", str(migrations_copy), "newmigration", "-m", "x")
+    assert result.exit_code == 0, result.output
+    assert digest(db_file(database_url)) == before
+
+
+def test_newmigration_needs_a_message(cli_runner, conf):
+    result = run(cli_runner, conf, "db", "newmigration", "-m", "  ")
+    assert result.exit_code == 2 and "give a summary" in result.output
+
+
+def test_manage_py_runs_from_any_directory(tmp_path, conf):
+    result = manage("db", "current", settings=conf.name, cwd=conf.parent)
+    assert result.returncode == 0, result.stderr
+    assert f"config {conf}" in result.stderr
+    assert manage("db", "help", settings=ROOT / "etc/conf/dev.conf", cwd="/").returncode == 0
+
+
+def test_app_commands_are_listed():
+    result = manage("--help", settings=ROOT / "etc/conf/dev.conf")
+    for name in ("db", "shell", "runserver", "publicserver", "seed"):
+        assert f"  {name}" in result.stdout, name
+
+
+def test_shell_preloads_app_db_and_models(app):
+    with app.app_context():
+        context = app.make_shell_context()
+    assert context["app"] is app
+    assert {"db", "User", "Role"} <= set(context)
