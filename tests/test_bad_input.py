@@ -1,0 +1,62 @@
+"""Bad input: one line saying what is wrong, a non-zero exit, never a traceback."""
+import pytest
+from alembic.script import ScriptDirectory
+
+from .conftest import manage, write_conf
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+
+
+def test_settings_unset():
+    result = manage("db", "current")
+    assert_one_line_error(result, "SETTINGS is not set", "dev.conf", "production.conf", "SETTINGS=")
+
+
+def test_settings_unset_in_help_lists_builtin_commands():
+    result = manage("--help")
+    assert "Traceback" not in result.stderr and "SETTINGS is not set" in result.stderr
+    assert "shell" in result.stdout
+
+
+def test_missing_settings_file(tmp_path):
+    assert_one_line_error(manage("db", "current", settings=tmp_path / "none.conf"),
+                          "none.conf does not exist")
+
+
+def test_syntax_error_in_settings(tmp_path):
+    conf = tmp_path / "broken.conf"
+    conf.write_text("SECRET_KEY = 'x'\nSQLALCHEMY_DATABASE_URI = 'sqlite://\n")
+    assert_one_line_error(manage("db", "upgrade", settings=conf), f"{conf}:2", "syntax error")
+
+
+@pytest.mark.parametrize("url, fragment", [
+    ("sqlite:////nonexistent-dir/sub/app.db", "unable to open database file"),
+    ("postgresql+psycopg://bob:s3cret@127.0.0.1:9/app", "Connection refused"),
+])
+def test_unreachable_database(tmp_path, url, fragment):
+    result = manage("db", "upgrade", settings=write_conf(tmp_path / "a.conf", url))
+    assert_one_line_error(result, "database error", fragment)
+    assert "s3cret" not in result.stderr + result.stdout
+
+
+def test_unknown_revision(tmp_path, database_url):
+    result = manage("db", "upgrade", "abc123", settings=write_conf(tmp_path / "a.conf", database_url))
+    assert_one_line_error(result, "Can't locate revision identified by 'abc123'")
+
+
+def test_multiple_heads(tmp_path, database_url, migrations_copy):
+    conf = write_conf(tmp_path / "a.conf", database_url)
+    base = ScriptDirectory(str(migrations_copy)).get_base()
+    branch = manage("db", "-d", str(migrations_copy), "revision", "-m", "branch",
+                    "--head", base, "--splice", settings=conf)
+    assert branch.returncode == 0, branch.stderr
+    for args in (["upgrade"], ["newmigration", "-m", "x"]):
+        result = manage("db", "-d", str(migrations_copy), *args, settings=conf)
+        assert_one_line_error(result, "ultiple head")
