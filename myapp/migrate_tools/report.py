@@ -39,10 +39,7 @@ def _describe(op, table):
     """'AddColumnOp' on user.login_count -> 'add column user.login_count'."""
     words = re.sub(r"(?<!^)([A-Z])", r" \1", type(op).__name__.removesuffix("Op")).lower()
     if isinstance(op, alembic_ops.AlterColumnOp):
-        changes = [k.removeprefix("modify_") for k, v in vars(op).items()
-                   if k.startswith("modify_") and v is not None]
-        changes += list(op.kw.get("new_column_name", ()) and ["name"])
-        return f"alter column {table}.{op.column_name} ({', '.join(changes)})"
+        return f"alter column {table}.{op.column_name}: {', '.join(_column_changes(op))}"
     if hasattr(op, "column"):
         return f"{words} {table}.{op.column.name}"
     if hasattr(op, "column_name"):
@@ -51,3 +48,17 @@ def _describe(op, table):
     if name:
         return f"{words} {name} on {table}"
     return f"{words} {table}" if table else words
+
+
+def _column_changes(op):
+    """What an AlterColumnOp changes (False, not None, means "unchanged" for some)."""
+    if op.modify_type is not None:
+        yield f"type {op.existing_type} -> {op.modify_type}"
+    if op.modify_nullable is not None:
+        yield "NULL" if op.modify_nullable else "NOT NULL"
+    if op.modify_server_default is not False:
+        yield "server default" if op.modify_server_default is not None else "drop server default"
+    if op.modify_comment is not False:
+        yield "comment"
+    if op.modify_name is not None or op.kw.get("new_column_name"):
+        yield f"rename to {op.modify_name or op.kw['new_column_name']}"

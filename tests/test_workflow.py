@@ -1,0 +1,132 @@
+"""The seed's workflow end to end, through the real Makefile, in a copy of the project."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT, rows
+
+VENV = Path(sys.prefix)
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A copy of the project that shares this test run's virtualenv."""
+    copy = Path(shutil.copytree(ROOT, tmp_path / "proj", ignore=shutil.ignore_patterns(
+        ".venv", "var", ".git", "__pycache__", ".pytest_cache", "*.egg-info")))
+    return copy
+
+
+def make(project, *args):
+    """Run `make` in the copy; its own myapp package shadows the installed one."""
+    env = {k: v for k, v in os.environ.items() if k not in ("SETTINGS", "MAKEFLAGS", "MFLAGS")}
+    env["PYTHONPATH"] = str(project)
+    # -o: never (re)install into the shared virtualenv from the copy.
+    return subprocess.run(["make", "--no-print-directory", "-C", str(project), f"VENV={VENV}",
+                           "-o", f"{VENV}/.installed", *args],
+                          env=env, capture_output=True, text=True, timeout=300)
+
+
+def ok(result):
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    return result.stdout
+
+
+def edit(path, old, new):
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new))
+
+
+def test_make_help_lists_the_targets(project):
+    out = ok(make(project, "help"))
+    for target in ("db", "newmigration", "migrate", "server", "shell", "test", "clean", "help"):
+        assert re.search(rf"^  make {target} +\S", out, re.M), target
+
+
+def test_edit_model_newmigration_migrate_check_downgrade_upgrade(project):
+    dev_db = project / "var" / "dev.db"
+    versions = project / "myapp" / "migrations" / "versions"
+
+    # 1. make db: starter data, from the migrations.
+    out = ok(make(project, "db"))
+    assert out.count("  upgrade ") == len(list(versions.glob("*.py")))
+    with_rows = "INSERT INTO user (email, password, active, confirmed_at) VALUES " \
+                "('kept@example.com', 'x', 1, '2020-01-01 00:00:00.000000')"
+    rows(dev_db, with_rows)
+    rows(dev_db, "INSERT INTO role (name, description) VALUES ('Editor', 'kept')")
+    emails = sorted(rows(dev_db, "SELECT email FROM user"))
+    assert len(emails) == 3
+
+    def kept():
+        assert sorted(rows(dev_db, "SELECT email FROM user")) == emails
+        assert ("Editor",) in rows(dev_db, "SELECT name FROM role")
+
+    # 2. An unchanged model writes no file.
+    before = sorted(versions.iterdir())
+    assert "No changes in the models" in ok(make(project, "newmigration", "MSG=nothing yet"))
+    assert sorted(versions.iterdir()) == before
+
+    # 3. Edit the models: every operation the seed tells users to delete by hand on SQLite.
+    user_py, role_py = project / "myapp/models/user.py", project / "myapp/models/role.py"
+    edit(user_py, "    confirmed_at: Mapped[datetime | None]\n", "")                   # drop_column
+    edit(user_py, "String(255), unique=True)", "String(255))")                         # drop_constraint
+    edit(user_py, "last_login_ip: Mapped[str | None] = mapped_column(String(45))",
+         "last_login_ip: Mapped[str | None] = mapped_column(String(100))")             # alter type
+    edit(user_py, "password: Mapped[str | None]", "password: Mapped[str]")             # alter nullable
+    edit(user_py, "    # login tracking\n",
+         "    nickname: Mapped[str | None] = mapped_column(String(50))\n\n    # login tracking\n")
+    edit(role_py, "from sqlalchemy import Column, ForeignKey, String, Table",
+         "from sqlalchemy import Column, ForeignKey, Integer, String, Table")
+    edit(role_py, "    description: Mapped[str | None] = mapped_column(String(255))\n",
+         "    description: Mapped[str | None] = mapped_column(String(255))\n"
+         "    owner_id = mapped_column(Integer, ForeignKey('user.id', ondelete='SET NULL'))\n")  # FK
+    snapshot = dev_db.read_bytes()
+
+    out = ok(make(project, "newmigration", "MSG=Nicknames, owners & more"))
+    new = sorted(set(versions.iterdir()) - set(before))
+    assert len(new) == 1 and re.fullmatch(r"[0-9a-f]{12}_nicknames_owners_more\.py", new[0].name)
+    assert f"wrote myapp/migrations/versions/{new[0].name}" in out
+    for line in ("add column user.nickname", "drop column user.confirmed_at",
+                 "alter column user.last_login_ip: type VARCHAR(45) -> VARCHAR(100)",
+                 "alter column user.password: NOT NULL",
+                 "drop constraint uq_user_email on user", "add column role.owner_id",
+                 "create foreign key fk_role_owner_id_user on role"):
+        assert f"  {line}\n" in out, line
+    assert dev_db.read_bytes() == snapshot  # newmigration never touches the dev database
+    assert "batch_alter_table" in new[0].read_text()
+
+    # 4. make migrate applies it, one line with its duration; rows are kept.
+    out = ok(make(project, "migrate"))
+    revision = new[0].name[:12]
+    assert re.search(rf"^  upgrade +{revision} +Nicknames, owners & more +\(\d+ ms\)$", out, re.M)
+    kept()
+    columns = {r[1] for r in rows(dev_db, "PRAGMA table_info(user)")}
+    assert "nickname" in columns and "confirmed_at" not in columns
+    assert rows(dev_db, "SELECT \"table\" FROM pragma_foreign_key_list('role')") == [("user",)]
+
+    # 5. db check is clean; downgrade and upgrade again keep the rows.
+    ok(make(project, "check"))
+    assert re.search(rf"^  downgrade {revision}", ok(make(project, "downgrade")), re.M)
+    kept()
+    assert "confirmed_at" in {r[1] for r in rows(dev_db, "PRAGMA table_info(user)")}
+    ok(make(project, "migrate"))
+    kept()
+    assert "nothing to do" in ok(make(project, "migrate"))
+    assert not list(dev_db.parent.glob("*_alembic_tmp_*"))
+    assert rows(dev_db, "SELECT name FROM sqlite_master WHERE name LIKE '_alembic_tmp%'") == []
+
+    # 6. Nothing left to migrate: no file.
+    assert "No changes in the models" in ok(make(project, "newmigration", "MSG=again"))
+    assert len(list(versions.glob("*.py"))) == len(before) + 1
+
+
+def test_newmigration_without_msg_says_how(project):
+    result = make(project, "newmigration")
+    assert result.returncode != 0
+    assert 'usage: make newmigration MSG="add login tracking"' in result.stderr
