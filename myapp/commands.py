@@ -5,7 +5,7 @@ import click
 import flask_migrate
 from alembic import command as alembic_command
 from flask import current_app, g
-from flask.cli import with_appcontext
+from flask.cli import run_command, with_appcontext
 from flask_migrate import cli as migrate_cli
 
 from .config import masked, shown
@@ -138,23 +138,26 @@ def seed_command():
     click.echo("starter data added")
 
 
-def _serve(host):
-    app = current_app._get_current_object()
-    app.run(host=host, port=app.config["PORT"], debug=app.debug, load_dotenv=False)
+def _serve(ctx, host):
+    """Flask's `run` command on `host`, at the config's PORT, reloading in DEBUG."""
+    debug = current_app.debug
+    ctx.invoke(run_command, host=host, port=current_app.config["PORT"], reload=debug, debugger=debug)
 
 
 @click.command("runserver")
 @with_appcontext
-def runserver_command():
+@click.pass_context
+def runserver_command(ctx):
     """Serve the app on 127.0.0.1 at the config's PORT."""
-    _serve("127.0.0.1")
+    _serve(ctx, "127.0.0.1")
 
 
 @click.command("publicserver")
 @with_appcontext
-def publicserver_command():
+@click.pass_context
+def publicserver_command(ctx):
     """Serve the app on all interfaces (0.0.0.0) at the config's PORT."""
-    _serve("0.0.0.0")
+    _serve(ctx, "0.0.0.0")
 
 
 def init_app(app):

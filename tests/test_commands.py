@@ -1,5 +1,12 @@
 """The db commands we add (reset, newmigration, help), the banner, and the guards."""
 import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -123,3 +130,27 @@ def test_shell_preloads_app_db_and_models(app):
         context = app.make_shell_context()
     assert context["app"] is app
     assert {"db", "User", "Role"} <= set(context)
+
+
+def test_runserver_serves_on_the_configured_port(tmp_path, database_url):
+    with socket.socket() as s:  # a free port for this test
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    conf = write_conf(tmp_path / "s.conf", database_url, extra=f"PORT = {port}\n")
+    env = {**os.environ, "SETTINGS": str(conf)}
+    server = subprocess.Popen([sys.executable, str(ROOT / "bin/manage.py"), "runserver"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    body = json.load(r)
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)
+        assert body["status"] == "pending" and body["revision"] is None
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
