@@ -1,48 +1,77 @@
-"""bin/manage.py's FlaskGroup: known failures become one-line errors, never tracebacks."""
+"""bin/manage.py's FlaskGroup: failures become one-line errors, never tracebacks."""
 import os
 import sys
+import traceback
+from pathlib import Path
 
 import click
 from alembic.util import CommandError
 from flask.cli import FlaskGroup, ScriptInfo
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.exc import DBAPIError
 
 from . import create_app
-from .config import ConfigError
+from .config import PROJECT_ROOT, ConfigError, masked
+
+CLICK_FLOW = (click.ClickException, click.exceptions.Exit, click.Abort)
 
 
-def error_message(exc):
-    """One line saying what went wrong, for the errors a user can cause and fix."""
+def error_message(exc, app=None):
+    """One line saying what went wrong and where."""
     if isinstance(exc, DBAPIError):
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        return f"database error: {reason}"
-    return str(exc).strip().splitlines()[0]
+        where = f" on {masked(app.config['SQLALCHEMY_DATABASE_URI'])}" if app else ""
+        return f"database error{where}: {reason}"
+    text = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+    text = (text.strip().splitlines() or [""])[0]
+    if isinstance(exc, (ConfigError, CommandError)):
+        return text
+    # Anything else is most often a mistake in a file the user edits (a model, a migration):
+    # name that file and line.
+    return f"{_where(exc)}{type(exc).__name__}: {text}"
 
 
-USER_ERRORS = (ConfigError, CommandError, DBAPIError, ArgumentError, NoSuchModuleError, OSError)
+def _where(exc):
+    """'path:line: ' of the innermost frame outside Python and its packages, if any."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"{_shown(exc.filename)}:{exc.lineno}: "
+    installed = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if not any(Path(f.filename).resolve().is_relative_to(p) for p in installed)
+              and not f.filename.startswith("<")]
+    return f"{_shown(frames[-1].filename)}:{frames[-1].lineno}: " if frames else ""
+
+
+def _shown(filename):
+    path = Path(filename)
+    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else filename
 
 
 class ManageGroup(FlaskGroup):
-    """Flask's CLI over create_app, with readable errors."""
+    """Flask's CLI over create_app, with one-line errors (MYAPP_TRACEBACK=1 shows tracebacks)."""
 
     def list_commands(self, ctx):
-        # Flask prints a traceback when the app cannot load; a config error is one line.
+        # Flask prints a traceback when the app cannot load; here it is one line.
         try:
             ctx.ensure_object(ScriptInfo).load_app()
-        except ConfigError as e:
-            click.secho(f"Error: {e}\n", err=True, fg="red")
+        except Exception as e:
+            click.secho(f"Error: {error_message(e)}\n", err=True, fg="red")
             return sorted(self.commands)
         return super().list_commands(ctx)
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except CLICK_FLOW:
+            raise
         except BrokenPipeError:
             # The reader went away (`db upgrade --sql | head`): stop quietly, like other tools.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(1)
-        except USER_ERRORS as e:
-            raise click.ClickException(error_message(e)) from None
+        except Exception as e:
+            if os.environ.get("MYAPP_TRACEBACK"):
+                raise
+            app = ctx.ensure_object(ScriptInfo)._loaded_app
+            raise click.ClickException(error_message(e, app)) from None
 
 
 cli = ManageGroup(create_app=create_app, help="myapp's commands; `db help` lists the db commands.")

@@ -60,3 +60,19 @@ def test_multiple_heads(tmp_path, database_url, migrations_copy):
     for args in (["upgrade"], ["newmigration", "-m", "x"]):
         result = manage("db", "-d", str(migrations_copy), *args, settings=conf)
         assert_one_line_error(result, "ultiple head")
+
+
+@pytest.mark.parametrize("body, fragment", [
+    ("def upgrade():\n    op.add_column('user', sa.Column('x', sa.Integer()))\n    undefined_name\n",
+     "NameError: name 'undefined_name' is not defined"),
+    ("def upgrade(:\n    pass\n", "SyntaxError: "),
+])
+def test_broken_migration_file_names_file_and_line(tmp_path, database_url, migrations_copy,
+                                                    body, fragment):
+    conf = write_conf(tmp_path / "a.conf", database_url)
+    head = ScriptDirectory(str(migrations_copy)).get_current_head()
+    broken = migrations_copy / "versions" / "0000broken_x.py"
+    broken.write_text(f"from alembic import op\nimport sqlalchemy as sa\nrevision = '0000broken'\n"
+                      f"down_revision = {head!r}\n{body}\ndef downgrade():\n    pass\n")
+    result = manage("db", "-d", str(migrations_copy), "upgrade", settings=conf)
+    assert_one_line_error(result, f"{broken}:", fragment)

@@ -130,3 +130,13 @@ def test_newmigration_without_msg_says_how(project):
     result = make(project, "newmigration")
     assert result.returncode != 0
     assert 'usage: make newmigration MSG="add login tracking"' in result.stderr
+
+
+def test_a_mistake_in_a_model_is_one_line_naming_file_and_line(project):
+    ok(make(project, "db"))
+    edit(project / "myapp/models/role.py", "class Role(db.Model):", "class Role(db.Model:")
+    result = make(project, "newmigration", "MSG=x")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    lines = (project / "myapp/models/role.py").read_text().splitlines()
+    line = lines.index("class Role(db.Model:") + 1
+    assert f"Error: myapp/models/role.py:{line}: SyntaxError: " in result.stderr
