@@ -2,7 +2,6 @@
 from pathlib import Path
 
 import click
-import flask_migrate
 from alembic import command as alembic_command
 from flask import current_app, g
 from flask.cli import run_command, with_appcontext
