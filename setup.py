@@ -17,7 +17,7 @@ setup(
         "SQLAlchemy>=2.0,<3",
     ],
     extras_require={
-        "postgresql": ["psycopg>=3.1,<4"],
+        "postgresql": ["psycopg[binary]>=3.1,<4"],
         "mysql": ["PyMySQL>=1.1,<2"],
         "test": ["pytest>=8"],
     },
