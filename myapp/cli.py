@@ -10,20 +10,20 @@ from flask.cli import FlaskGroup, ScriptInfo
 from sqlalchemy.exc import DBAPIError
 
 from . import create_app
-from .config import PROJECT_ROOT, ConfigError, masked
+from .config import PROJECT_ROOT, ConfigError
+from .migrate_tools.errors import explain
+from .migrate_tools.scratch import ScratchDatabaseError
 
 CLICK_FLOW = (click.ClickException, click.exceptions.Exit, click.Abort)
 
 
 def error_message(exc, app=None):
     """One line saying what went wrong and where."""
-    if isinstance(exc, DBAPIError):
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        where = f" on {masked(app.config['SQLALCHEMY_DATABASE_URI'])}" if app else ""
-        return f"database error{where}: {reason}"
+    if isinstance(exc, DBAPIError) and app is not None:
+        return explain(exc, app.config["SQLALCHEMY_DATABASE_URI"])
     text = exc.msg if isinstance(exc, SyntaxError) else str(exc)
     text = (text.strip().splitlines() or [""])[0]
-    if isinstance(exc, (ConfigError, CommandError)):
+    if isinstance(exc, (ConfigError, CommandError, ScratchDatabaseError)):
         return text
     # Anything else is most often a mistake in a file the user edits (a model, a migration):
     # name that file and line.

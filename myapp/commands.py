@@ -97,7 +97,8 @@ def db_newmigration(message):
         raise click.UsageError('give a summary: db newmigration -m "add login tracking"')
     config = _alembic_config(autogenerate=True)
     config.cmd_opts.quiet = True  # we report the new file ourselves
-    with scratch_database(current_app.config["SQLALCHEMY_DATABASE_URI"]) as scratch_url:
+    cfg = current_app.config
+    with scratch_database(cfg["SQLALCHEMY_DATABASE_URI"], cfg.get("SCRATCH_DATABASE_URL")) as scratch_url:
         # Build the schema the existing migrations produce, then compare the models with it.
         config.attributes.update(database_url=scratch_url, echo=lambda line: None)
         alembic_command.upgrade(config, "head")

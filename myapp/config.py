@@ -5,7 +5,7 @@ import traceback
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONF_DIR = PROJECT_ROOT / "etc" / "conf"
@@ -81,19 +81,33 @@ def load(app, settings=None, overrides=None):
     app.config["SETTINGS_FILE"] = str(path)
 
 
+# Plain URLs get the drivers that requirements.txt installs.
+DEFAULT_DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg",
+                   "mysql": "mysql+pymysql", "mariadb": "mariadb+pymysql"}
+
+
 def database_url(url, path):
-    """Validate the database URL; make a relative SQLite path absolute to the conf's folder."""
+    """Validate the database URL: pick our drivers for plain URLs, check the driver is
+    installed, make a relative SQLite path absolute to the conf's folder."""
     if not url:
         raise ConfigError(f"{path}: SQLALCHEMY_DATABASE_URI is not set")
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise ConfigError(f"{path}: SQLALCHEMY_DATABASE_URI is not a database URL: {url!r}") from None
+        raise ConfigError(f"{path}: SQLALCHEMY_DATABASE_URI is not a database URL") from None
+    parsed = parsed.set(drivername=DEFAULT_DRIVERS.get(parsed.drivername, parsed.drivername))
+    try:
+        parsed.get_dialect().import_dbapi()
+    except NoSuchModuleError:
+        raise ConfigError(f"{path}: unknown database kind {parsed.drivername!r} in the database URL;"
+                          " use sqlite:///, postgresql:// or mysql://") from None
+    except ImportError as e:
+        raise ConfigError(f"{path}: the driver for {parsed.drivername} is not installed ({e});"
+                          " use postgresql+psycopg:// or mysql+pymysql://, or install it") from None
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
         if not os.path.isabs(parsed.database) and not parsed.database.startswith("file:"):
             parsed = parsed.set(database=str(path.parent / parsed.database))
-            return parsed.render_as_string(hide_password=False)
-    return url
+    return parsed.render_as_string(hide_password=False)
 
 
 def masked(url):

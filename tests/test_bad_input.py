@@ -36,13 +36,26 @@ def test_syntax_error_in_settings(tmp_path):
     assert_one_line_error(manage("db", "upgrade", settings=conf), f"{conf}:2", "syntax error")
 
 
-@pytest.mark.parametrize("url, fragment", [
-    ("sqlite:////nonexistent-dir/sub/app.db", "unable to open database file"),
-    ("postgresql+psycopg://bob:s3cret@127.0.0.1:9/app", "Connection refused"),
+@pytest.mark.parametrize("url, fragments", [
+    ("sqlite:////nonexistent-dir/sub/app.db", ["cannot open the SQLite file", "folder exist"]),
+    ("postgresql://bob:s3cret@127.0.0.1:9/app", ["cannot reach the database server at 127.0.0.1:9",
+                                                  "is it running", "Connection refused"]),
+    ("mysql://bob:s3cret@127.0.0.1:9/app", ["cannot reach the database server at 127.0.0.1:9"]),
 ])
-def test_unreachable_database(tmp_path, url, fragment):
+def test_unreachable_database(tmp_path, url, fragments):
     result = manage("db", "upgrade", settings=write_conf(tmp_path / "a.conf", url))
-    assert_one_line_error(result, "database error", fragment)
+    assert_one_line_error(result, *fragments)
+    assert "s3cret" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("url, fragments", [
+    ("postgresql+psycopg2://u:s3cret@localhost/x", ["driver for postgresql+psycopg2 is not installed",
+                                                    "postgresql+psycopg://"]),
+    ("oracle+nothing://u:s3cret@localhost/x", ["unknown database kind 'oracle+nothing'"]),
+])
+def test_missing_driver(tmp_path, url, fragments):
+    result = manage("db", "current", settings=write_conf(tmp_path / "a.conf", url))
+    assert_one_line_error(result, *fragments)
     assert "s3cret" not in result.stderr + result.stdout
 
 

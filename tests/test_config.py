@@ -65,7 +65,7 @@ def test_production_reads_the_environment(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@db/prod")
     monkeypatch.setenv("SECRET_KEY", "from-env")
     cfg = load(CONF_DIR / "production.conf")
-    assert cfg["SQLALCHEMY_DATABASE_URI"] == "postgresql://u:p@db/prod"
+    assert cfg["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db/prod"
     assert cfg["SECRET_KEY"] == "from-env"
 
 
@@ -133,3 +133,15 @@ def test_invalid_values(tmp_path, line, message):
 
 def test_masked_hides_the_password():
     assert config.masked("postgresql://bob:s3cret@db/x") == "postgresql://bob:***@db/x"
+
+
+@pytest.mark.parametrize("given, used", [
+    ("postgresql://u:p@h:5432/d", "postgresql+psycopg://u:p@h:5432/d"),
+    ("postgres://u:p@h/d", "postgresql+psycopg://u:p@h/d"),
+    ("mysql://u:p@h/d?charset=utf8mb4", "mysql+pymysql://u:p@h/d?charset=utf8mb4"),
+    ("mariadb://u:p@h/d", "mariadb+pymysql://u:p@h/d"),
+    ("postgresql+psycopg://u:p@h/d", "postgresql+psycopg://u:p@h/d"),
+    ("mysql+pymysql://u:p@h/d", "mysql+pymysql://u:p@h/d"),
+])
+def test_plain_server_urls_get_our_drivers(tmp_path, given, used):
+    assert load(write_conf(tmp_path / "u.conf", given))["SQLALCHEMY_DATABASE_URI"] == used

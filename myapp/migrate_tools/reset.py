@@ -1,14 +1,14 @@
 """Throw a database's contents away, leaving an empty database behind."""
 from pathlib import Path
 
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, inspect
 from sqlalchemy.engine import make_url
 
 from .connection import migration_engine
 
 
 def empty_database(url):
-    """Drop every table (and the SQLite file itself), so migrations can rebuild from nothing."""
+    """Drop every table (and, on SQLite, the file itself), so migrations rebuild from nothing."""
     target = make_url(url)
     if target.get_backend_name() == "sqlite":
         if target.database and target.database != ":memory:":
@@ -20,8 +20,15 @@ def empty_database(url):
     engine = migration_engine(url)
     try:
         with engine.begin() as connection:
+            if engine.dialect.name in ("mysql", "mariadb"):
+                connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 0")
             metadata = MetaData()
             metadata.reflect(connection)
             metadata.drop_all(connection)
+            if engine.dialect.name == "postgresql":
+                # Enum types outlive the tables that used them.
+                preparer = engine.dialect.identifier_preparer
+                for enum in inspect(connection).get_enums():
+                    connection.exec_driver_sql(f"DROP TYPE IF EXISTS {preparer.quote(enum['name'])}")
     finally:
         engine.dispose()

@@ -1,0 +1,48 @@
+"""Create and drop whole databases on a server (PostgreSQL, MariaDB/MySQL)."""
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+
+def _admin(url):
+    """An autocommit engine: CREATE/DROP DATABASE cannot run inside a transaction."""
+    return create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+
+
+def create_database(url, name):
+    """Create database `name` on the server that `url` connects to; return its URL."""
+    engine = _admin(url)
+    try:
+        quoted = engine.dialect.identifier_preparer.quote(name)
+        charset = " CHARACTER SET utf8mb4" if engine.dialect.name in ("mysql", "mariadb") else ""
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f"CREATE DATABASE {quoted}{charset}")
+    finally:
+        engine.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url, name):
+    """Drop database `name` if it exists, closing any connection still open to it."""
+    engine = _admin(url)
+    try:
+        quoted = engine.dialect.identifier_preparer.quote(name)
+        force = " WITH (FORCE)" if engine.dialect.name == "postgresql" else ""
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted}{force}")
+    finally:
+        engine.dispose()
+
+
+def list_databases(url, prefix):
+    """Names of the databases on the server that start with `prefix`."""
+    engine = _admin(url)
+    try:
+        with engine.connect() as connection:
+            if engine.dialect.name == "postgresql":
+                names = connection.execute(text("SELECT datname FROM pg_database")).scalars()
+            else:
+                names = connection.exec_driver_sql("SHOW DATABASES").scalars()
+            return sorted(n for n in names if n.startswith(prefix))
+    finally:
+        engine.dispose()
