@@ -72,6 +72,16 @@ class ManageGroup(FlaskGroup):
                 raise
             app = ctx.ensure_object(ScriptInfo)._loaded_app
             raise click.ClickException(error_message(e, app)) from None
+        finally:
+            _close_connections(ctx.ensure_object(ScriptInfo)._loaded_app)
+
+
+def _close_connections(app):
+    """A command is over: close the app's pooled connections rather than leave them to exit."""
+    if app is not None and "sqlalchemy" in app.extensions:
+        with app.app_context():
+            for engine in app.extensions["sqlalchemy"].engines.values():
+                engine.dispose()
 
 
 cli = ManageGroup(create_app=create_app, help="myapp's commands; `db help` lists the db commands.")

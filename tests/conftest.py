@@ -1,5 +1,7 @@
 """Fixtures: each test gets an app on its own temporary database."""
+import collections
 import os
+import secrets
 import shutil
 import sqlite3
 import subprocess
@@ -8,13 +10,28 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import create_engine, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from myapp import create_app
+from myapp.config import DEFAULT_DRIVERS
 from myapp.extensions import MIGRATIONS_DIR, db
+from myapp.migrate_tools.databases import create_database, drop_database, list_databases
+
+from . import dbstate
 
 ROOT = Path(__file__).resolve().parent.parent
 CONF_DIR = ROOT / "etc" / "conf"
 TESTING_CONF = CONF_DIR / "testing.conf"
+
+
+# Server backends are found through these variables (URLs of a database to connect to);
+# without them their tests skip, unless REQUIRE_BACKENDS=1 (CI) makes that a failure.
+SERVERS = {"postgresql": "TEST_POSTGRESQL_URL", "mysql": "TEST_MYSQL_URL"}
+BACKENDS = ["sqlite", *SERVERS]
+# Every database this run creates starts with this, so parallel runs never collide.
+RUN_PREFIX = f"myapp_test_{os.getpid()}_{secrets.token_hex(3)}_"
 
 
 def pytest_configure(config):
@@ -22,10 +39,78 @@ def pytest_configure(config):
     config.addinivalue_line("filterwarnings", "error")
 
 
+def server_url(backend):
+    """The admin URL for a server backend, with our drivers; None when it is not configured."""
+    url = os.environ.get(SERVERS[backend])
+    if not url:
+        return None
+    parsed = make_url(url)
+    return parsed.set(drivername=DEFAULT_DRIVERS.get(parsed.drivername, parsed.drivername)) \
+        .render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    """Each test that uses a database runs once per backend."""
+    name = request.param
+    request.node.user_properties.append(("backend", name))
+    if name in SERVERS and not server_url(name):
+        reason = f"{SERVERS[name]} is not set: no {name} server to test against"
+        if os.environ.get("REQUIRE_BACKENDS"):
+            pytest.fail(f"REQUIRE_BACKENDS is set but {reason}")
+        pytest.skip(reason)
+    return name
+
+
+def new_database(backend, tmp_path):
+    """A fresh, empty database of this test's own: (url, cleanup)."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}", lambda: None
+    admin = server_url(backend)
+    name = RUN_PREFIX + secrets.token_hex(4)
+    return create_database(admin, name), lambda: drop_database(admin, name)
+
+
 @pytest.fixture
-def database_url(tmp_path):
-    """A fresh, empty SQLite database of this test's own."""
+def database_url(backend, tmp_path):
+    """A fresh, empty database on each backend, dropped afterwards."""
+    url, cleanup = new_database(backend, tmp_path)
+    yield url
+    cleanup()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    """A fresh SQLite database, for what is about SQLite files themselves."""
     return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+OUTCOMES = ("passed", "failed", "error", "skipped")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line saying how many tests ran on each backend."""
+    counts = collections.Counter()
+    for outcome in OUTCOMES:
+        for report in terminalreporter.stats.get(outcome, []):
+            backend = dict(getattr(report, "user_properties", ())).get("backend")
+            if backend and (report.when == "call" or outcome in ("error", "skipped")):
+                counts[backend, outcome] += 1
+    per_backend = [f"{b} " + ", ".join(f"{counts[b, o]} {o}" for o in OUTCOMES if counts[b, o])
+                   for b in BACKENDS if any(counts[b, o] for o in OUTCOMES)]
+    if per_backend:
+        terminalreporter.write_line(f"tests per backend: {'; '.join(per_backend)}")
+
+
+def pytest_sessionfinish(session):
+    # The suite must leave no database behind on any server.
+    for backend in SERVERS:
+        admin = server_url(backend)
+        if admin:
+            stray = list_databases(admin, RUN_PREFIX)
+            if stray:
+                print(f"\nERROR: stray {backend} databases left behind: {', '.join(stray)}")
+                session.exitstatus = 1
 
 
 def make_app(database_url, **overrides):
@@ -74,6 +159,29 @@ def rows(database_file, sql):
     """Query a SQLite file directly, outside the app."""
     with sqlite3.connect(database_file) as connection:
         return connection.execute(sql).fetchall()
+
+
+def query(url, sql):
+    """Run portable SQL on any backend, outside the app."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return [tuple(r) for r in connection.exec_driver_sql(sql)]
+    finally:
+        engine.dispose()
+
+
+def snapshot(url):
+    """Schema, rows and version of a database on any backend, for before/after comparisons."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            has_version = inspect(connection).has_table("alembic_version")
+            version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all() \
+                if has_version else None
+            return dbstate.schema(connection), dbstate.rows(connection), version
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

@@ -1,5 +1,4 @@
 """The db commands we add (reset, newmigration, help), the banner, and the guards."""
-import hashlib
 import json
 import os
 import socket
@@ -7,14 +6,16 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from werkzeug.security import check_password_hash
 
-from myapp.cli import cli
 
-from .conftest import ROOT, manage, rows, write_conf
+from myapp.cli import cli
+from myapp.extensions import MIGRATIONS_DIR
+
+from .conftest import ROOT, manage, snapshot, write_conf
 
 
 def run(cli_runner, settings, *args):
@@ -26,39 +27,34 @@ def conf(tmp_path, database_url):
     return write_conf(tmp_path / "app.conf", database_url)
 
 
-def db_file(url):
-    return url.removeprefix("sqlite:///")
-
-
-def digest(path):
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def test_reset_builds_from_migrations_with_starter_data(cli_runner, conf, database_url):
     for _ in range(2):  # running it twice works
         result = run(cli_runner, conf, "db", "reset")
         assert result.exit_code == 0, result.output
-    path = db_file(database_url)
-    assert rows(path, "SELECT name FROM role ORDER BY name") == [("Admin",), ("User",)]
-    users = dict(rows(path, "SELECT email, password FROM user"))
-    assert sorted(users) == ["admin@example.com", "guest@example.com"]
-    assert check_password_hash(users["guest@example.com"], "guest")
-    assert not users["admin@example.com"].startswith("admin")  # hashed, not plain
-    assert rows(path, "SELECT u.email, r.name FROM user u JOIN roles_users ur ON ur.user_id = u.id"
-                      " JOIN role r ON r.id = ur.role_id ORDER BY u.email") == [
-        ("admin@example.com", "Admin"), ("guest@example.com", "User")]
     assert "upgrade" in result.output and "ms)" in result.output  # one line per migration
+    _, data, version = snapshot(database_url)
+    roles = {r["id"]: r["name"] for r in data["role"].values()}
+    users = {u["id"]: u for u in data["user"].values()}
+    assert sorted(roles.values()) == ["Admin", "User"]
+    assert sorted(u["email"] for u in users.values()) == ["admin@example.com", "guest@example.com"]
+    password = {u["email"]: u["password"] for u in users.values()}
+    assert check_password_hash(password["guest@example.com"], "guest")
+    assert not password["admin@example.com"].startswith("admin")  # hashed, not plain
+    assert sorted((users[ur["user_id"]]["email"], roles[ur["role_id"]])
+                  for ur in data["roles_users"].values()) == [
+        ("admin@example.com", "Admin"), ("guest@example.com", "User")]
+    assert version == [(ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head(),)]
 
 
 def test_reset_refuses_a_config_that_is_not_disposable(cli_runner, tmp_path, database_url):
     ok = write_conf(tmp_path / "ok.conf", database_url)
     assert run(cli_runner, ok, "db", "reset").exit_code == 0
-    before = digest(db_file(database_url))
+    before = snapshot(database_url)
     prod = write_conf(tmp_path / "prod.conf", database_url, disposable=False)
     result = run(cli_runner, prod, "db", "reset")
     assert result.exit_code == 1
     assert "not marked disposable" in result.output and "Traceback" not in result.output
-    assert digest(db_file(database_url)) == before  # nothing touched
+    assert snapshot(database_url) == before  # nothing touched
 
 
 def test_downgrade_needs_yes_on_a_config_that_is_not_disposable(cli_runner, tmp_path, database_url):
@@ -66,8 +62,9 @@ def test_downgrade_needs_yes_on_a_config_that_is_not_disposable(cli_runner, tmp_
     prod = write_conf(tmp_path / "prod.conf", database_url, disposable=False)
     refused = run(cli_runner, prod, "db", "downgrade")
     assert refused.exit_code == 1 and "--yes" in refused.output
-    assert len(rows(db_file(database_url), "SELECT * FROM alembic_version")) == 1
-    preview = run(cli_runner, prod, "db", "downgrade", "--sql", "8298aaef24bc:base")
+    assert snapshot(database_url)[2] == [(ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head(),)]
+    first = ScriptDirectory(str(MIGRATIONS_DIR)).get_base()
+    preview = run(cli_runner, prod, "db", "downgrade", "--sql", f"{first}:base")
     assert preview.exit_code == 0 and "DROP TABLE" in preview.stdout, preview.output
     done = run(cli_runner, prod, "db", "downgrade", "--yes")
     assert done.exit_code == 0, done.output
@@ -101,10 +98,10 @@ def test_newmigration_without_changes_writes_nothing(cli_runner, conf, migration
 def test_newmigration_leaves_the_target_database_alone(cli_runner, conf, migrations_copy, database_url):
     assert run(cli_runner, conf, "db", "reset").exit_code == 0
     assert run(cli_runner, conf, "db", "downgrade").exit_code == 0  # behind, with rows
-    before = digest(db_file(database_url))
+    before = snapshot(database_url)
     result = run(cli_runner, conf, "db", "-d", str(migrations_copy), "newmigration", "-m", "x")
     assert result.exit_code == 0, result.output
-    assert digest(db_file(database_url)) == before
+    assert snapshot(database_url) == before
 
 
 def test_newmigration_needs_a_message(cli_runner, conf):
@@ -132,11 +129,11 @@ def test_shell_preloads_app_db_and_models(app):
     assert {"db", "User", "Role"} <= set(context)
 
 
-def test_runserver_serves_on_the_configured_port(tmp_path, database_url):
+def test_runserver_serves_on_the_configured_port(tmp_path, sqlite_url):
     with socket.socket() as s:  # a free port for this test
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    conf = write_conf(tmp_path / "s.conf", database_url, extra=f"PORT = {port}\n")
+    conf = write_conf(tmp_path / "s.conf", sqlite_url, extra=f"PORT = {port}\n")
     env = {**os.environ, "SETTINGS": str(conf)}
     server = subprocess.Popen([sys.executable, str(ROOT / "bin/manage.py"), "runserver"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
