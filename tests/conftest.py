@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import MetaData, Table, create_engine, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
@@ -167,6 +167,16 @@ def query(url, sql):
     try:
         with engine.connect() as connection:
             return [tuple(r) for r in connection.exec_driver_sql(sql)]
+    finally:
+        engine.dispose()
+
+
+def insert(url, table, **values):
+    """Insert a row on any backend (quoting the table name as the backend needs)."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            connection.execute(Table(table, MetaData(), autoload_with=connection).insert(), values)
     finally:
         engine.dispose()
 
