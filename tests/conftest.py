@@ -49,9 +49,8 @@ def server_url(backend):
         .render_as_string(hide_password=False)
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request):
-    """Each test that uses a database runs once per backend."""
+def _use_backend(request):
+    """Record the test's backend; skip (or, under REQUIRE_BACKENDS, fail) without its server."""
     name = request.param
     request.node.user_properties.append(("backend", name))
     if name in SERVERS and not server_url(name):
@@ -60,6 +59,18 @@ def backend(request):
             pytest.fail(f"REQUIRE_BACKENDS is set but {reason}")
         pytest.skip(reason)
     return name
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    """Each test that uses a database runs once per backend."""
+    return _use_backend(request)
+
+
+@pytest.fixture(params=list(SERVERS))
+def server(request):
+    """Each test about database servers runs once per server backend."""
+    return _use_backend(request)
 
 
 def new_database(backend, tmp_path):
@@ -161,12 +172,14 @@ def rows(database_file, sql):
         return connection.execute(sql).fetchall()
 
 
-def query(url, sql):
+def query(url, sql, autocommit=False):
     """Run portable SQL on any backend, outside the app."""
-    engine = create_engine(url, poolclass=NullPool)
+    options = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
+    engine = create_engine(url, poolclass=NullPool, **options)
     try:
         with engine.connect() as connection:
-            return [tuple(r) for r in connection.exec_driver_sql(sql)]
+            result = connection.exec_driver_sql(sql)
+            return [tuple(r) for r in result] if result.returns_rows else []
     finally:
         engine.dispose()
 

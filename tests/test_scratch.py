@@ -1,0 +1,98 @@
+"""newmigration's throwaway database on a server: beside the target, always dropped."""
+import secrets
+
+import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import make_url
+
+from myapp.migrate_tools.databases import create_database, drop_database, list_databases
+from myapp.migrate_tools.scratch import scratch_database
+
+from .conftest import manage, new_database, query, server_url, write_conf
+
+
+@pytest.fixture
+def target(server, tmp_path):
+    url, cleanup = new_database(server, tmp_path)
+    yield url
+    cleanup()
+
+
+def scratch_left(url):
+    """Scratch databases still on the server beside `url`."""
+    return list_databases(url, f"{make_url(url).database}_scratch_")
+
+
+def test_scratch_database_is_beside_the_target_and_dropped(target):
+    with scratch_database(target) as scratch:
+        assert make_url(scratch).database.startswith(make_url(target).database + "_scratch_")
+        assert query(scratch, "SELECT 1") == [(1,)]
+        assert scratch_left(target)
+    assert scratch_left(target) == []
+
+
+def test_scratch_database_is_dropped_on_failure(target):
+    with pytest.raises(RuntimeError):
+        with scratch_database(target):
+            raise RuntimeError("autogenerate failed")
+    assert scratch_left(target) == []
+
+
+@pytest.mark.parametrize("body", [
+    "raise RuntimeError('broken migration')",
+    "import os, signal\n    os.kill(os.getpid(), signal.SIGINT)",  # Ctrl-C
+])
+def test_newmigration_drops_the_scratch_database_on_failure_and_ctrl_c(
+        target, tmp_path, migrations_copy, body):
+    head = ScriptDirectory(str(migrations_copy)).get_current_head()
+    (migrations_copy / "versions" / "0000broken_x.py").write_text(
+        f"revision = '0000broken'\ndown_revision = {head!r}\n\n\ndef upgrade():\n    {body}\n\n\n"
+        "def downgrade():\n    pass\n")
+    conf = write_conf(tmp_path / "a.conf", target)
+    result = manage("db", "-d", str(migrations_copy), "newmigration", "-m", "x", settings=conf)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert scratch_left(target) == []
+
+
+def test_without_create_database_rights_the_error_names_the_setting(server, target, tmp_path):
+    """A login that may not create databases: one line naming SCRATCH_DATABASE_URL."""
+    admin = server_url(server)
+    user = f"myapp_nocreate_{secrets.token_hex(3)}"
+    if server == "postgresql":
+        setup, teardown = [f"CREATE ROLE {user} LOGIN NOCREATEDB"], [f"DROP ROLE {user}"]
+    else:
+        hosts = ("localhost", "127.0.0.1")
+        setup = [f"CREATE USER '{user}'@'{host}'" for host in hosts]
+        teardown = [f"DROP USER '{user}'@'{host}'" for host in hosts]
+    for sql in setup:
+        query(admin, sql, autocommit=True)
+    try:
+        limited = make_url(target).set(username=user, password=None).render_as_string(False)
+        conf = write_conf(tmp_path / "a.conf", limited)
+        result = manage("db", "newmigration", "-m", "x", settings=conf)
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        error = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+        assert len(error) == 1 and "cannot create a scratch database" in error[0]
+        assert "SCRATCH_DATABASE_URL" in error[0]
+
+        # With SCRATCH_DATABASE_URL set, newmigration uses (and empties) that database.
+        scratch_name = f"{make_url(target).database}_own"
+        scratch = create_database(admin, scratch_name)
+        try:
+            conf = write_conf(tmp_path / "b.conf", limited, extra=f"SCRATCH_DATABASE_URL = {scratch!r}\n")
+            result = manage("db", "newmigration", "-m", "x", settings=conf)
+            assert result.returncode == 0, result.stderr
+            assert "No changes in the models" in result.stdout
+            assert query(scratch, "SELECT 1") == [(1,)]  # still there, and empty again:
+            assert "alembic_version" not in str(query(scratch, _tables_sql(server)))
+        finally:
+            drop_database(admin, scratch_name)
+    finally:
+        for sql in teardown:
+            query(admin, sql, autocommit=True)
+
+
+def _tables_sql(server):
+    if server == "postgresql":
+        return "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+    return "SHOW TABLES"
