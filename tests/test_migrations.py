@@ -1,11 +1,19 @@
 """The migration suite: every property a set of migrations must keep."""
+import os
+import sqlite3
+import subprocess
+
 from alembic import command
 from alembic.script import ScriptDirectory
+from click.testing import CliRunner
 from flask import current_app
+from sqlalchemy.engine import make_url
 
+from myapp.cli import cli
 from myapp.extensions import MIGRATIONS_DIR, db
 
 from . import dbstate
+from .conftest import new_database, snapshot, write_conf
 
 
 def alembic_config():
@@ -72,3 +80,43 @@ def test_stairway_keeps_rows(app):
                 for table, table_rows in rows_up.items() if table in schema_before
             }
             assert dbstate.kept(survivors, rows_again) == [], script.revision
+
+
+def run_sql_with_client(url, sql):
+    """Execute a SQL script with the backend's own client, as a DBA would."""
+    parts = make_url(url)
+    if parts.get_backend_name() == "sqlite":
+        with sqlite3.connect(parts.database) as connection:
+            connection.executescript(sql)
+        return
+    if parts.get_backend_name() == "postgresql":
+        command_line = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                        parts.set(drivername="postgresql").render_as_string(hide_password=False)]
+        env = {**os.environ, "PGPASSWORD": parts.password or ""}
+    else:
+        command_line = ["mariadb", "-h", parts.host or "localhost", "-P", str(parts.port or 3306),
+                        "-u", parts.username or "root", parts.database]
+        env = {**os.environ, "MYSQL_PWD": parts.password or ""}
+    result = subprocess.run(command_line, input=sql, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+def test_offline_sql_builds_the_same_schema_as_online(app, backend, database_url, tmp_path):
+    with app.app_context():
+        command.upgrade(alembic_config(), "head")
+    online = snapshot(database_url)
+
+    (tmp_path / "offline").mkdir()
+    empty_url, cleanup = new_database(backend, tmp_path / "offline")
+    try:
+        conf = write_conf(tmp_path / "offline.conf", empty_url)
+        result = CliRunner().invoke(cli, ["db", "upgrade", "--sql"], env={"SETTINGS": str(conf)})
+        assert result.exit_code == 0, result.output
+        assert "CREATE TABLE" in result.stdout and "config " not in result.stdout
+        run_sql_with_client(empty_url, result.stdout)
+        offline = snapshot(empty_url)
+    finally:
+        cleanup()
+    assert offline[0] == online[0]  # schema
+    assert offline[2] == online[2]  # alembic_version
