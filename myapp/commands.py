@@ -107,7 +107,7 @@ def db_newmigration(message):
         click.echo("No changes in the models: no migration written.")
         return
     click.echo(f"wrote {shown(Path(script.path))}")
-    for line in describe_operations(config.attributes["upgrade_ops"]):
+    for line in describe_operations(config.attributes["upgrade_ops"], config.attributes["dialect"]):
         click.echo(f"  {line}")
     click.echo("Review it, then apply it with `make migrate`.")
 

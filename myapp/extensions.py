@@ -5,6 +5,8 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 
+from .migrate_tools.compare import compare_server_default
+
 # Every constraint gets a predictable name, so any of them can be dropped later,
 # and SQLite's batch mode can find them (Alembic's naming.rst).
 NAMING_CONVENTION = {
@@ -20,7 +22,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 # Batch mode from the first migration on: SQLite needs no hand edits.
 migrate = Migrate(directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True,
-                  compare_server_default=True)
+                  compare_server_default=compare_server_default)
 
 
 def init_app(app):

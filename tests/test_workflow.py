@@ -1,48 +1,8 @@
 """The seed's workflow end to end, through the real Makefile, in a copy of the project."""
 import datetime
-import os
 import re
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
-import pytest
-
-from .conftest import ROOT, insert, snapshot
-
-VENV = Path(sys.prefix)
-
-
-@pytest.fixture
-def project(tmp_path):
-    """A copy of the project that shares this test run's virtualenv."""
-    copy = Path(shutil.copytree(ROOT, tmp_path / "proj", ignore=shutil.ignore_patterns(
-        ".venv", "var", ".git", "__pycache__", ".pytest_cache", "*.egg-info")))
-    return copy
-
-
-def make(project, *args, env=None):
-    """Run `make` in the copy; its own myapp package shadows the installed one."""
-    skip = ("SETTINGS", "MAKEFLAGS", "MFLAGS", "DEV_DATABASE_URL")
-    env = {**{k: v for k, v in os.environ.items() if k not in skip}, **(env or {})}
-    env["PYTHONPATH"] = str(project)
-    # -o: never (re)install into the shared virtualenv from the copy.
-    return subprocess.run(["make", "--no-print-directory", "-C", str(project), f"VENV={VENV}",
-                           "-o", f"{VENV}/.installed", *args],
-                          env=env, capture_output=True, text=True, timeout=300)
-
-
-def ok(result):
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr
-    return result.stdout
-
-
-def edit(path, old, new):
-    text = path.read_text()
-    assert old in text, old
-    path.write_text(text.replace(old, new))
+from .conftest import edit, insert, make, ok, snapshot
 
 
 def test_make_help_lists_the_targets(project):

@@ -1,6 +1,7 @@
 """The body of env.py: run migrations on a dedicated connection with our hooks."""
 import click
 
+from . import enums, tidy
 from .connection import migration_engine
 from .report import MigrationTimer
 
@@ -11,7 +12,8 @@ def run_migrations(context, url, target_metadata, configure_args):
     # A command may point the run at another database (newmigration's scratch copy).
     url = config.attributes.get("database_url", url)
     options = dict(configure_args, target_metadata=target_metadata,
-                   process_revision_directives=_skip_empty_revisions)
+                   process_revision_directives=_skip_empty_revisions,
+                   compare_type=enums.compare_type)
     if context.is_offline_mode():
         context.configure(url=url, literal_binds=True, **options)
         with context.begin_transaction():
@@ -36,10 +38,15 @@ def run_migrations(context, url, target_metadata, configure_args):
 
 
 def _skip_empty_revisions(context, revision, directives):
-    """With nothing to migrate, autogenerate writes no file; keep the ops for the report."""
+    """Adjust what autogenerate found for the backend; with nothing to migrate, write no file.
+
+    The ops and dialect are kept for the report."""
     if not getattr(context.config.cmd_opts, "autogenerate", False):
         return
     script = directives[0]
-    context.config.attributes["upgrade_ops"] = script.upgrade_ops
+    tidy.drop_redundant_index_drops(script)
+    if context.dialect.name == "postgresql":
+        enums.rewrite_for_postgresql(script)
+    context.config.attributes.update(upgrade_ops=script.upgrade_ops, dialect=context.dialect)
     if script.upgrade_ops.is_empty():
         directives[:] = []
