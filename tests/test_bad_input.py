@@ -1,8 +1,9 @@
 """Bad input: one line saying what is wrong, a non-zero exit, never a traceback."""
 import pytest
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import make_url
 
-from .conftest import manage, write_conf
+from .conftest import manage, server_url, write_conf
 
 
 def assert_one_line_error(result, *fragments):
@@ -89,3 +90,19 @@ def test_broken_migration_file_names_file_and_line(tmp_path, database_url, migra
                       f"down_revision = {head!r}\n{body}\ndef downgrade():\n    pass\n")
     result = manage("db", "-d", str(migrations_copy), "upgrade", settings=conf)
     assert_one_line_error(result, f"{broken}:", fragment)
+
+
+def test_missing_database_on_a_real_server(server, tmp_path):
+    url = make_url(server_url(server)).set(database="myapp_no_such_database_xyz")
+    result = manage("db", "upgrade", settings=write_conf(tmp_path / "a.conf", url.render_as_string(False)))
+    assert_one_line_error(result, "database 'myapp_no_such_database_xyz' does not exist", "create it")
+
+
+def test_refused_login_on_a_real_server(server, tmp_path):
+    """A wrong password on MariaDB, an unknown role on PostgreSQL (trust auth here): never printed."""
+    url = make_url(server_url(server))
+    url = url.set(password="wrong-s3cret") if server == "mysql" else \
+        url.set(username="myapp_no_such_role", password="wrong-s3cret")
+    result = manage("db", "upgrade", settings=write_conf(tmp_path / "a.conf", url.render_as_string(False)))
+    assert_one_line_error(result, "refused the login", "check the user name and password")
+    assert "wrong-s3cret" not in result.stderr + result.stdout
