@@ -40,7 +40,9 @@ def test_scratch_database_is_dropped_on_failure(target):
 
 @pytest.mark.parametrize("body", [
     "raise RuntimeError('broken migration')",
-    "import os, signal\n    os.kill(os.getpid(), signal.SIGINT)",  # Ctrl-C
+    # Ctrl-C (with Python's handler, even where the runner was started with SIGINT ignored)
+    "import os, signal\n    signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+    "    os.kill(os.getpid(), signal.SIGINT)",
 ])
 def test_newmigration_drops_the_scratch_database_on_failure_and_ctrl_c(
         target, tmp_path, migrations_copy, body):
