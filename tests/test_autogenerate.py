@@ -76,7 +76,12 @@ def test_types_defaults_constraints_and_enums(project, database_url, backend):
     edit(gadget, 'String(10), server_default="new"', 'String(10), server_default="fresh"')
     edit(gadget, 'Enum("small", "large", name="gadget_size")',
          'Enum("small", "large", "huge", name="gadget_size")')
-    out = generate_and_apply(project, env, "grow gadgets", "alter column gadget.label: server default")
+    edit(gadget, "    owner_id:", '    color: Mapped[str | None] = mapped_column(Enum("red", "blue", name="gadget_color"))\n'
+                                  "    owner_id:")  # a new enum type on an existing table
+    out = generate_and_apply(project, env, "grow gadgets", "alter column gadget.label: server default",
+                             "add column gadget.color")
+    if backend == "postgresql":
+        assert sorted(enums(database_url)) == ["gadget_color", "gadget_size"]
     changes = {line.split(":")[0].split(".")[-1]: line for line in out.splitlines()
                if line.startswith("  alter column gadget.")}
     assert "-> VARCHAR(40)" in changes["name"]
@@ -84,7 +89,7 @@ def test_types_defaults_constraints_and_enums(project, database_url, backend):
     assert "-> BIGINT" in changes["stock"]
     if backend == "postgresql":
         assert "  execute ALTER TYPE \"gadget_size\" ADD VALUE IF NOT EXISTS 'huge'" in out
-    insert(database_url, "gadget", name="x" * 40, size="huge", stock=2**40)  # the new value fits
+    insert(database_url, "gadget", name="x" * 40, size="huge", stock=2**40, color="blue")
     assert len(snapshot(database_url)[1]["gadget"]) == 2
 
     # Both downgrade, the enum type goes with its table, and upgrading again works.

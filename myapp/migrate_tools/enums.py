@@ -20,7 +20,7 @@ def rewrite_for_postgresql(script):
     """Make enum changes in the upgrade and downgrade work on PostgreSQL: alter_column of an
     enum becomes statements on the type, and dropping the last user of a type drops it."""
     for container in (script.upgrade_ops, script.downgrade_ops):
-        statements = []
+        statements, creates = [], []
         for op in list(container.ops):
             if isinstance(op, ops.DropTableOp):
                 statements += _drop_types(c.type for c in op.to_table().columns)
@@ -29,6 +29,9 @@ def rewrite_for_postgresql(script):
             for inner in list(op.ops):
                 if isinstance(inner, ops.DropColumnOp):
                     statements += _drop_types([inner.to_column().type])
+                if isinstance(inner, ops.AddColumnOp):
+                    # add_column does not create the column's enum type (create_table does).
+                    creates += _create_types([inner.column.type])
                 if _is_enum_change(inner):
                     statements += _enum_statements(op.table_name, inner)
                     inner.modify_type = None
@@ -36,13 +39,28 @@ def rewrite_for_postgresql(script):
                         op.ops.remove(inner)
             if not op.ops:
                 container.ops.remove(op)
+        container.ops[:0] = [ops.ExecuteSQLOp(sql) for sql in creates]
         container.ops.extend(ops.ExecuteSQLOp(sql) for sql in statements)
 
 
+def _named_enums(column_types):
+    return [t for t in column_types if isinstance(t, Enum) and t.name]
+
+
+def _create_types(column_types):
+    """CREATE TYPE for the named enum types among `column_types`, unless it exists already."""
+    return [f"DO $$ BEGIN CREATE TYPE {_q(t.name)} AS ENUM ({', '.join(_literal(v) for v in t.enums)});"
+            " EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+            for t in _named_enums(column_types)]
+
+
 def _drop_types(column_types):
-    """DROP TYPE for the named enum types among `column_types` (SQLAlchemy leaves them)."""
-    return [f"DROP TYPE IF EXISTS {_q(t.name)}" for t in column_types
-            if isinstance(t, Enum) and t.name]
+    """DROP TYPE for the named enum types among `column_types` once no column uses them
+    (SQLAlchemy leaves them behind; another table may still share one)."""
+    return [f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_type t"
+            f" ON a.atttypid = t.oid WHERE t.typname = {_literal(t.name)} AND NOT a.attisdropped)"
+            f" THEN DROP TYPE IF EXISTS {_q(t.name)}; END IF; END $$"
+            for t in _named_enums(column_types)]
 
 
 def _is_enum_change(op):
