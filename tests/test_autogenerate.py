@@ -76,8 +76,9 @@ def test_types_defaults_constraints_and_enums(project, database_url, backend):
     edit(gadget, 'String(10), server_default="new"', 'String(10), server_default="fresh"')
     edit(gadget, 'Enum("small", "large", name="gadget_size")',
          'Enum("small", "large", "huge", name="gadget_size")')
-    edit(gadget, "    owner_id:", '    color: Mapped[str | None] = mapped_column(Enum("red", "blue", name="gadget_color"))\n'
-                                  "    owner_id:")  # a new enum type on an existing table
+    # A new enum type on an existing table:
+    color = 'Enum("red", "blue", name="gadget_color")'
+    edit(gadget, "    owner_id:", f"    color: Mapped[str | None] = mapped_column({color})\n    owner_id:")
     out = generate_and_apply(project, env, "grow gadgets", "alter column gadget.label: server default",
                              "add column gadget.color")
     if backend == "postgresql":
