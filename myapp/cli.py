@@ -10,7 +10,7 @@ from flask.cli import FlaskGroup, ScriptInfo
 from sqlalchemy.exc import DBAPIError
 
 from . import create_app
-from .config import PROJECT_ROOT, ConfigError
+from .config import ConfigError, shown
 from .migrate_tools.errors import explain
 from .migrate_tools.scratch import ScratchDatabaseError
 
@@ -33,17 +33,12 @@ def error_message(exc, app=None):
 def _where(exc):
     """'path:line: ' of the innermost frame outside Python and its packages, if any."""
     if isinstance(exc, SyntaxError) and exc.filename:
-        return f"{_shown(exc.filename)}:{exc.lineno}: "
+        return f"{shown(Path(exc.filename))}:{exc.lineno}: "
     installed = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
               if not any(Path(f.filename).resolve().is_relative_to(p) for p in installed)
               and not f.filename.startswith("<")]
-    return f"{_shown(frames[-1].filename)}:{frames[-1].lineno}: " if frames else ""
-
-
-def _shown(filename):
-    path = Path(filename)
-    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else filename
+    return f"{shown(Path(frames[-1].filename))}:{frames[-1].lineno}: " if frames else ""
 
 
 class ManageGroup(FlaskGroup):

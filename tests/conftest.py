@@ -3,7 +3,6 @@ import collections
 import os
 import secrets
 import shutil
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -164,12 +163,6 @@ def manage(*args, settings=None, cwd=None, env=None):
     environ.update(env or {})
     return subprocess.run([sys.executable, str(ROOT / "bin" / "manage.py"), *args],
                           cwd=cwd or ROOT, env=environ, capture_output=True, text=True, timeout=120)
-
-
-def rows(database_file, sql):
-    """Query a SQLite file directly, outside the app."""
-    with sqlite3.connect(database_file) as connection:
-        return connection.execute(sql).fetchall()
 
 
 def query(url, sql, autocommit=False):
