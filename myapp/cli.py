@@ -12,6 +12,8 @@ from sqlalchemy.exc import DBAPIError
 from . import create_app
 from .config import ConfigError, shown
 from .migrate_tools.errors import explain
+from .migrate_tools.journal import MigrationRefused
+from .migrate_tools.locks import LockTimeout
 from .migrate_tools.scratch import ScratchDatabaseError
 
 CLICK_FLOW = (click.ClickException, click.exceptions.Exit, click.Abort)
@@ -23,7 +25,7 @@ def error_message(exc, app=None):
         return explain(exc, app.config["SQLALCHEMY_DATABASE_URI"])
     text = exc.msg if isinstance(exc, SyntaxError) else str(exc)
     text = (text.strip().splitlines() or [""])[0]
-    if isinstance(exc, (ConfigError, CommandError, ScratchDatabaseError)):
+    if isinstance(exc, (ConfigError, CommandError, ScratchDatabaseError, MigrationRefused, LockTimeout)):
         return text
     # Anything else is most often a mistake in a file the user edits (a model, a migration):
     # name that file and line.

@@ -1,14 +1,18 @@
 """App commands (starter data, servers) and the db commands that Flask-Migrate lacks."""
+import contextlib
 from pathlib import Path
 
 import click
 from alembic import command as alembic_command
+from alembic.script import ScriptDirectory
 from flask import current_app, g
 from flask.cli import run_command, with_appcontext
 from flask_migrate import cli as migrate_cli
 
 from .config import masked, shown
 from .extensions import db
+from .migrate_tools import journal
+from .migrate_tools.connection import migration_engine
 from .migrate_tools.report import describe_operations
 from .migrate_tools.reset import empty_database
 from .migrate_tools.scratch import scratch_database
@@ -110,6 +114,60 @@ def db_newmigration(message):
     for line in describe_operations(config.attributes["upgrade_ops"], config.attributes["dialect"]):
         click.echo(f"  {line}")
     click.echo("Review it, then apply it with `make migrate`.")
+
+
+def _script_directory():
+    return ScriptDirectory.from_config(_alembic_config())
+
+
+@contextlib.contextmanager
+def _migration_connection():
+    """A connection of the migration toolkit's own to the app's database."""
+    engine = migration_engine(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+@db_group.command("journal")
+@click.option("-n", "--limit", type=int, default=50, show_default=True, help="How many rows.")
+@with_appcontext
+def db_journal(limit):
+    """Show the journal of applied and reverted migrations, newest first."""
+    with _migration_connection() as connection:
+        rows = journal.entries(connection, limit)
+    if not rows:
+        click.echo("The journal is empty: no migration has run on this database through myapp.")
+    for r in rows:
+        took = f"{r['duration_ms']} ms" if r["duration_ms"] is not None else "-"
+        click.echo(f"{r['started_at']:%Y-%m-%d %H:%M:%S}  {r['direction']:<9} {r['revision']:<12}  "
+                   f"{r['status']:<8} {took:>9}  {r['who']}  {(r['checksum'] or '')[:12]}"
+                   + (f"  {r['error']}" if r["error"] else ""))
+
+
+@db_group.command("accept")
+@click.argument("revision")
+@with_appcontext
+def db_accept(revision):
+    """Accept the edited content of an already applied migration (records its new checksum)."""
+    script = _script_directory().get_revision(revision)
+    with _migration_connection() as connection:
+        journal.ensure(connection)
+        journal.accept(connection, script)
+    click.echo(f"accepted the current content of {shown(Path(script.path))}")
+
+
+@db_group.command("repair")
+@click.argument("revision")
+@with_appcontext
+def db_repair(revision):
+    """Mark an interrupted migration as resolved, once you have fixed the database by hand."""
+    with _migration_connection() as connection:
+        if not journal.exists(connection) or not journal.repair(connection, revision):
+            raise click.ClickException(f"no interrupted migration {revision!r} in the journal")
+    click.echo(f"marked {revision} as resolved; `db upgrade` will run again")
 
 
 def add_starter_data():

@@ -16,6 +16,11 @@ DEFAULTS = {
     # Only configs marked disposable may be reset (`db reset`) or downgraded without --yes.
     "ALLOW_DB_RESET": False,
     "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+    # Seconds a migration statement may wait for a table lock (PostgreSQL lock_timeout,
+    # MariaDB lock_wait_timeout) before it fails, rather than queue the app's traffic.
+    "MIGRATION_LOCK_TIMEOUT": 5,
+    # Seconds a `db upgrade` waits for another one (another deploy host) to finish.
+    "MIGRATION_WAIT_TIMEOUT": 60,
 }
 
 
@@ -77,6 +82,9 @@ def load(app, settings=None, overrides=None):
     values["SQLALCHEMY_DATABASE_URI"] = database_url(values.get("SQLALCHEMY_DATABASE_URI"), path)
     if not isinstance(values["PORT"], int):
         raise ConfigError(f"{path}: PORT must be a whole number, not {values['PORT']!r}")
+    for key in ("MIGRATION_LOCK_TIMEOUT", "MIGRATION_WAIT_TIMEOUT"):
+        if not isinstance(values[key], (int, float)) or values[key] < 0:
+            raise ConfigError(f"{path}: {key} must be a number of seconds, not {values[key]!r}")
     app.config.update(values)
     app.config["SETTINGS_FILE"] = str(path)
 

@@ -4,13 +4,17 @@ import decimal
 
 from sqlalchemy import MetaData, func, inspect, select, types
 
+from myapp.migrate_tools.journal import TABLE as JOURNAL
+
+BOOKKEEPING = {"alembic_version", JOURNAL}  # the migration tools' own tables
+
 
 def schema(connection):
     """Tables with their columns, constraints and indexes, as comparable plain data."""
     insp = inspect(connection)
     result = {}
     for table in insp.get_table_names():
-        if table == "alembic_version":
+        if table in BOOKKEEPING:
             continue
         result[table] = {
             "columns": {c["name"]: (str(c["type"]), c["nullable"]) for c in insp.get_columns(table)},
@@ -32,7 +36,7 @@ def rows(connection):
     metadata.reflect(connection)
     result = {}
     for table in metadata.sorted_tables:
-        if table.name == "alembic_version":
+        if table.name in BOOKKEEPING:
             continue
         key = [c.name for c in table.primary_key.columns] or [c.name for c in table.columns]
         result[table.name] = {
@@ -58,7 +62,7 @@ def fill(connection, count=2):
     metadata = MetaData()
     metadata.reflect(connection)
     for table in metadata.sorted_tables:
-        if table.name == "alembic_version":
+        if table.name in BOOKKEEPING:
             continue
         start = connection.execute(select(func.count()).select_from(table)).scalar()
         for n in range(start, start + count):

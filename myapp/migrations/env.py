@@ -10,9 +10,12 @@ if context.config.config_file_name:
     logging.config.fileConfig(context.config.config_file_name, disable_existing_loggers=False)
 
 migrate = current_app.extensions["migrate"]
+config = current_app.config
 run_migrations(
     context,
-    url=current_app.config["SQLALCHEMY_DATABASE_URI"],
+    url=config["SQLALCHEMY_DATABASE_URI"],
     target_metadata=migrate.db.metadata,
     configure_args=migrate.configure_args,
+    lock_timeout=config["MIGRATION_LOCK_TIMEOUT"],
+    wait_timeout=config["MIGRATION_WAIT_TIMEOUT"],
 )

@@ -1,0 +1,154 @@
+"""The migration journal: every migration applied or reverted, who ran it, and its checksum."""
+import datetime
+import getpass
+import socket
+
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, inspect, select
+
+from .checksum import file_checksum
+
+TABLE = "migration_journal"
+metadata = MetaData()
+journal = Table(
+    TABLE, metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("revision", String(64), nullable=False),
+    # upgrade, downgrade; baseline (checksum of a migration applied before the journal),
+    # accept (an edit accepted on purpose), repair (an interrupted migration resolved)
+    Column("direction", String(16), nullable=False),
+    Column("status", String(16), nullable=False),  # running, ok, failed, resolved
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+    Column("duration_ms", Integer),
+    Column("who", String(255), nullable=False),
+    Column("checksum", String(64)),
+    Column("error", Text),
+)
+CHECKSUM_DIRECTIONS = ("upgrade", "baseline", "accept")
+
+
+class MigrationRefused(Exception):
+    """The database is not in a state to migrate safely; the message says what to do."""
+
+
+def who():
+    """user@host of whoever runs the migration."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def exists(connection):
+    return inspect(connection).has_table(TABLE)
+
+
+def ensure(connection):
+    """Create the journal table if this database has none yet."""
+    if not exists(connection):
+        metadata.create_all(connection)
+    connection.commit()
+
+
+def record(connection, revision, direction, status, started_at=None, checksum=None, error=None):
+    """Add a journal row; return its id."""
+    started_at = started_at or now()
+    finished = now() if status != "running" else None
+    result = connection.execute(journal.insert().values(
+        revision=revision, direction=direction, status=status, started_at=started_at,
+        finished_at=finished, who=who(), checksum=checksum, error=_short(error),
+        duration_ms=int((finished - started_at).total_seconds() * 1000) if finished else None))
+    return result.inserted_primary_key[0]
+
+
+def finish(connection, row_id, status, error=None):
+    """Close a 'running' row (MySQL/MariaDB, where it was committed before the migration ran)."""
+    started = connection.execute(select(journal.c.started_at).where(journal.c.id == row_id)).scalar()
+    finished = now()
+    connection.execute(journal.update().where(journal.c.id == row_id).values(
+        status=status, finished_at=finished, error=_short(error),
+        duration_ms=int((finished - started).total_seconds() * 1000)))
+
+
+def entries(connection, limit=None):
+    """Journal rows, newest first."""
+    if not exists(connection):
+        return []
+    query = select(journal).order_by(journal.c.id.desc())
+    return connection.execute(query.limit(limit) if limit else query).mappings().all()
+
+
+def interrupted(connection):
+    """Migrations that failed or died without being rolled back (MySQL/MariaDB), unresolved."""
+    return connection.execute(
+        select(journal).where(journal.c.direction.in_(("upgrade", "downgrade")),
+                              journal.c.status.in_(("running", "failed")))
+        .order_by(journal.c.id)).mappings().all()
+
+
+def recorded_checksums(connection):
+    """The checksum each revision was last applied (or accepted) with."""
+    rows = connection.execute(
+        select(journal.c.revision, journal.c.checksum)
+        .where(journal.c.direction.in_(CHECKSUM_DIRECTIONS), journal.c.status == "ok")
+        .order_by(journal.c.id)).all()
+    return {revision: checksum for revision, checksum in rows}
+
+
+def verify(connection, script_directory, current_heads, record_baseline):
+    """Refuse to go on if a migration was interrupted, or an applied file was edited since.
+
+    Applied migrations with no recorded checksum (applied before the journal) get a baseline."""
+    if not exists(connection):
+        return
+    stuck = interrupted(connection)
+    if stuck:
+        raise MigrationRefused(_interrupted_message(stuck[-1], script_directory))
+    recorded = recorded_checksums(connection)
+    for script in script_directory.iterate_revisions(current_heads, "base"):
+        checksum = file_checksum(script.path)
+        if script.revision not in recorded:
+            if record_baseline:
+                record(connection, script.revision, "baseline", "ok", checksum=checksum)
+        elif recorded[script.revision] != checksum:
+            raise MigrationRefused(
+                f"{script.path} was edited after it was applied to this database"
+                f" (revision {script.revision}); restore it, or if the edit is intended, accept it:"
+                f" bin/manage.py db accept {script.revision}")
+    connection.commit()
+
+
+def accept(connection, script):
+    """Record the current content of an applied migration file as intended."""
+    record(connection, script.revision, "accept", "ok", checksum=file_checksum(script.path))
+    connection.commit()
+
+
+def repair(connection, revision):
+    """Mark an interrupted migration as resolved by the user; return how many rows changed."""
+    result = connection.execute(journal.update().where(
+        journal.c.revision.startswith(revision), journal.c.status.in_(("running", "failed")),
+        journal.c.direction.in_(("upgrade", "downgrade"))).values(status="resolved"))
+    if result.rowcount:
+        record(connection, revision, "repair", "ok")
+    connection.commit()
+    return result.rowcount
+
+
+def _interrupted_message(row, script_directory):
+    script = script_directory.get_revision(row["revision"])
+    path = script.path if script else row["revision"]
+    how = "failed" if row["status"] == "failed" else "did not finish (the process died)"
+    return (f"the {row['direction']} of {row['revision']} ({path}) {how} on {row['started_at']:%Y-%m-%d %H:%M}"
+            f" and MySQL/MariaDB cannot roll DDL back, so some of its statements may be applied."
+            f" Compare the schema with that migration's {row['direction']}(), finish or undo it by hand"
+            f" (and `db stamp` the right revision if needed), then run: bin/manage.py db repair {row['revision']}")
+
+
+def _short(error):
+    return str(error).strip().splitlines()[0][:2000] if error else None
