@@ -16,7 +16,9 @@ journal = Table(
     # upgrade, downgrade; baseline (checksum of a migration applied before the journal),
     # accept (an edit accepted on purpose), repair (an interrupted migration resolved)
     Column("direction", String(16), nullable=False),
-    Column("status", String(16), nullable=False),  # running, ok, failed, resolved
+    # running, ok; rolled_back (failed, nothing applied); failed (MySQL/MariaDB: may be half
+    # applied, blocks the next run until `db repair`); resolved (repaired)
+    Column("status", String(16), nullable=False),
     Column("started_at", DateTime, nullable=False),
     Column("finished_at", DateTime),
     Column("duration_ms", Integer),
@@ -144,10 +146,11 @@ def _interrupted_message(row, script_directory):
     script = script_directory.get_revision(row["revision"])
     path = script.path if script else row["revision"]
     how = "failed" if row["status"] == "failed" else "did not finish (the process died)"
-    return (f"the {row['direction']} of {row['revision']} ({path}) {how} on {row['started_at']:%Y-%m-%d %H:%M}"
+    revision, direction = row["revision"], row["direction"]
+    return (f"the {direction} of {revision} ({path}) {how} on {row['started_at']:%Y-%m-%d %H:%M}"
             f" and MySQL/MariaDB cannot roll DDL back, so some of its statements may be applied."
-            f" Compare the schema with that migration's {row['direction']}(), finish or undo it by hand"
-            f" (and `db stamp` the right revision if needed), then run: bin/manage.py db repair {row['revision']}")
+            f" Compare the schema with that migration's {direction}(), finish or undo it by hand"
+            f" (and `db stamp` the right revision if needed), then run: bin/manage.py db repair {revision}")
 
 
 def _short(error):

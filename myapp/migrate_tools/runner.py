@@ -103,7 +103,7 @@ def _journaled(function, script, direction, engine, connection, separate, failur
                     journal.finish(side, row, "failed", e)
                     side.commit()
             else:
-                failures.append((script.revision, direction, "failed", started, checksum, e))
+                failures.append((script.revision, direction, "rolled_back", started, checksum, e))
             raise
         if separate:
             with engine.connect() as side:
