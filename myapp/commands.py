@@ -1,5 +1,6 @@
 """App commands (starter data, servers) and the db commands that Flask-Migrate lacks."""
 import contextlib
+import sys
 from pathlib import Path
 
 import click
@@ -11,7 +12,7 @@ from flask_migrate import cli as migrate_cli
 
 from .config import masked, shown
 from .extensions import db
-from .migrate_tools import journal
+from .migrate_tools import journal, plan
 from .migrate_tools.connection import migration_engine
 from .migrate_tools.report import describe_operations
 from .migrate_tools.reset import empty_database
@@ -36,29 +37,63 @@ def _alembic_config(autogenerate=False):
     return current_app.extensions["migrate"].migrate.get_config(g.get("directory"), opts=opts)
 
 
-def require_disposable(action, yes_hint=False):
+def require_disposable(action):
     """Refuse `action` unless the config is marked disposable (ALLOW_DB_RESET = True)."""
     cfg = current_app.config
-    if cfg["ALLOW_DB_RESET"]:
-        return
-    hint = " or pass --yes" if yes_hint else ""
-    raise click.ClickException(
-        f"refusing to {action}: {cfg['SETTINGS_FILE']} is not marked disposable"
-        f" (ALLOW_DB_RESET = True){hint}; nothing was changed"
-    )
+    if not cfg["ALLOW_DB_RESET"]:
+        raise click.ClickException(
+            f"refusing to {action}: {cfg['SETTINGS_FILE']} is not marked disposable"
+            " (ALLOW_DB_RESET = True); nothing was changed")
 
 
-def _guarded(migrate_command):
-    """Flask-Migrate's command, refused on a non-disposable config unless --yes (or --sql)."""
+def _script_directory():
+    return ScriptDirectory.from_config(_alembic_config())
+
+
+@contextlib.contextmanager
+def _migration_connection():
+    """A connection of the migration toolkit's own to the app's database."""
+    engine = migration_engine(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+def _guarded_downgrade(migrate_command):
+    """Flask-Migrate's downgrade; on a non-disposable config it first lists what it will
+    revert and drop, then asks. --yes answers for scripts; without a terminal it refuses."""
 
     def callback(yes, **kwargs):
-        if not (yes or kwargs.get("sql")):
-            require_disposable(f"run db {migrate_command.name}", yes_hint=True)
+        if not (kwargs.get("sql") or current_app.config["ALLOW_DB_RESET"]):
+            _confirm_downgrade(kwargs.get("revision") or "-1", yes)
         return migrate_command.callback(**kwargs)
 
-    yes = click.Option(["--yes"], is_flag=True, help="Run even on a config that is not disposable.")
+    yes = click.Option(["--yes"], is_flag=True, help="Revert without asking (for scripts).")
     return click.Command(migrate_command.name, callback=callback, help=migrate_command.help,
                          params=[*migrate_command.params, yes])
+
+
+def _confirm_downgrade(destination, yes):
+    with _migration_connection() as connection:
+        heads = plan.current_heads(connection)
+    scripts = plan.planned(_script_directory(), heads, destination, upgrade=False)
+    if not scripts:
+        return
+    click.echo(f"db downgrade to {destination} will revert, in this order:")
+    for script in scripts:
+        click.echo(f"  {script.revision}  {script.doc}")
+        for call in plan.destructive_calls(script):
+            click.echo(f"      {call}")
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise click.ClickException(
+            f"refusing to downgrade {current_app.config['SETTINGS_FILE']} (not disposable)"
+            " without confirmation: run it in a terminal, or pass --yes; nothing was changed")
+    if not click.confirm("Revert these migrations? Data in what they drop is lost", default=False):
+        raise click.ClickException("downgrade cancelled; nothing was changed")
 
 
 # Flask-Migrate's db group, extended: its commands are reused as they are, never copied.
@@ -67,7 +102,7 @@ db_group = click.Group(
     help="Perform database migrations (`db help` lists the commands).",
     params=migrate_cli.db.params,
     callback=with_appcontext(_announce),
-    commands={**migrate_cli.db.commands, "downgrade": _guarded(migrate_cli.downgrade)},
+    commands={**migrate_cli.db.commands, "downgrade": _guarded_downgrade(migrate_cli.downgrade)},
 )
 
 
@@ -114,21 +149,6 @@ def db_newmigration(message):
     for line in describe_operations(config.attributes["upgrade_ops"], config.attributes["dialect"]):
         click.echo(f"  {line}")
     click.echo("Review it, then apply it with `make migrate`.")
-
-
-def _script_directory():
-    return ScriptDirectory.from_config(_alembic_config())
-
-
-@contextlib.contextmanager
-def _migration_connection():
-    """A connection of the migration toolkit's own to the app's database."""
-    engine = migration_engine(current_app.config["SQLALCHEMY_DATABASE_URI"])
-    try:
-        with engine.connect() as connection:
-            yield connection
-    finally:
-        engine.dispose()
 
 
 @db_group.command("journal")

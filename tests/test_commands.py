@@ -61,7 +61,10 @@ def test_downgrade_needs_yes_on_a_config_that_is_not_disposable(cli_runner, tmp_
     assert run(cli_runner, write_conf(tmp_path / "ok.conf", database_url), "db", "upgrade").exit_code == 0
     prod = write_conf(tmp_path / "prod.conf", database_url, disposable=False)
     refused = run(cli_runner, prod, "db", "downgrade")
-    assert refused.exit_code == 1 and "--yes" in refused.output
+    assert refused.exit_code == 1 and "--yes" in refused.output and "without confirmation" in refused.output
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    assert f"will revert, in this order:\n  {head}  add login tracking\n" in refused.output
+    assert "user: batch_op.drop_column('login_count')" in refused.output
     assert snapshot(database_url)[2] == [(ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head(),)]
     first = ScriptDirectory(str(MIGRATIONS_DIR)).get_base()
     preview = run(cli_runner, prod, "db", "downgrade", "--sql", f"{first}:base")
@@ -151,3 +154,27 @@ def test_runserver_serves_on_the_configured_port(tmp_path, sqlite_url):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.mark.parametrize("answer, reverted", [("y", True), ("n", False)])
+def test_downgrade_asks_in_a_terminal(tmp_path, sqlite_url, answer, reverted):
+    """A non-disposable config in a real terminal: the plan, then a question."""
+    import pty
+
+    assert manage("db", "upgrade", settings=write_conf(tmp_path / "ok.conf", sqlite_url)).returncode == 0
+    prod = write_conf(tmp_path / "prod.conf", sqlite_url, disposable=False)
+    primary, secondary = pty.openpty()
+    run = subprocess.Popen([sys.executable, str(ROOT / "bin/manage.py"), "db", "downgrade"],
+                           stdin=secondary, stdout=secondary, stderr=secondary,
+                           env={**os.environ, "SETTINGS": str(prod)})
+    os.close(secondary)
+    output = b""
+    while b"[y/N]" not in output:
+        output += os.read(primary, 1024)
+    os.write(primary, answer.encode() + b"\n")
+    run.wait(timeout=60)
+    os.close(primary)
+    assert b"will revert" in output
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    now = snapshot(sqlite_url)[2]
+    assert (now != [(head,)]) is reverted and run.returncode == (0 if reverted else 1)
