@@ -13,6 +13,7 @@ from flask_migrate import cli as migrate_cli
 from .config import masked, shown
 from .extensions import db
 from .migrate_tools import journal, plan
+from .migrate_tools.backup import backup_sqlite
 from .migrate_tools.connection import migration_engine
 from .migrate_tools.report import describe_operations
 from .migrate_tools.reset import empty_database
@@ -61,24 +62,45 @@ def _migration_connection():
         engine.dispose()
 
 
-def _guarded_downgrade(migrate_command):
-    """Flask-Migrate's downgrade; on a non-disposable config it first lists what it will
-    revert and drop, then asks. --yes answers for scripts; without a terminal it refuses."""
+def _safeguarded(migrate_command, upgrade):
+    """Flask-Migrate's upgrade or downgrade, with our safeguards first.
 
-    def callback(yes, **kwargs):
-        if not (kwargs.get("sql") or current_app.config["ALLOW_DB_RESET"]):
-            _confirm_downgrade(kwargs.get("revision") or "-1", yes)
+    On a non-disposable config, downgrade lists what it will revert and drop, then asks
+    (--yes answers for scripts; without a terminal it refuses), and a SQLite database is
+    backed up before anything runs. `upgrade --dry-run` runs and rolls back (see env.py)."""
+
+    def callback(yes=False, dry_run=False, **kwargs):
+        cfg = current_app.config
+        if dry_run:
+            kwargs["x_arg"] = (*kwargs.get("x_arg", ()), "dry-run=true")
+        destination = kwargs.get("revision") or ("head" if upgrade else "-1")
+        if not (kwargs.get("sql") or dry_run or cfg["ALLOW_DB_RESET"]):
+            scripts = _planned(destination, upgrade)
+            if not upgrade:
+                _confirm_downgrade(scripts, destination, yes)
+            if scripts and cfg["MIGRATION_BACKUPS"]:
+                direction = "upgrade" if upgrade else "downgrade"
+                copy = backup_sqlite(cfg["SQLALCHEMY_DATABASE_URI"], cfg["MIGRATION_BACKUP_DIR"],
+                                     f"before-{direction}")
+                if copy:
+                    click.echo(f"backup: {shown(copy)}")
         return migrate_command.callback(**kwargs)
 
-    yes = click.Option(["--yes"], is_flag=True, help="Revert without asking (for scripts).")
+    extra = [click.Option(["--yes"], is_flag=True, help="Revert without asking (for scripts).")] \
+        if not upgrade else [click.Option(["--dry-run"], is_flag=True, help=(
+            "Run the pending migrations in a transaction, print each statement with its time,"
+            " and roll back (PostgreSQL, SQLite)."))]
     return click.Command(migrate_command.name, callback=callback, help=migrate_command.help,
-                         params=[*migrate_command.params, yes])
+                         params=[*migrate_command.params, *extra])
 
 
-def _confirm_downgrade(destination, yes):
+def _planned(destination, upgrade):
     with _migration_connection() as connection:
         heads = plan.current_heads(connection)
-    scripts = plan.planned(_script_directory(), heads, destination, upgrade=False)
+    return plan.planned(_script_directory(), heads, destination, upgrade)
+
+
+def _confirm_downgrade(scripts, destination, yes):
     if not scripts:
         return
     click.echo(f"db downgrade to {destination} will revert, in this order:")
@@ -102,7 +124,9 @@ db_group = click.Group(
     help="Perform database migrations (`db help` lists the commands).",
     params=migrate_cli.db.params,
     callback=with_appcontext(_announce),
-    commands={**migrate_cli.db.commands, "downgrade": _guarded_downgrade(migrate_cli.downgrade)},
+    commands={**migrate_cli.db.commands,
+              "upgrade": _safeguarded(migrate_cli.upgrade, upgrade=True),
+              "downgrade": _safeguarded(migrate_cli.downgrade, upgrade=False)},
 )
 
 

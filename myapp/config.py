@@ -21,6 +21,9 @@ DEFAULTS = {
     "MIGRATION_LOCK_TIMEOUT": 5,
     # Seconds a `db upgrade` waits for another one (another deploy host) to finish.
     "MIGRATION_WAIT_TIMEOUT": 60,
+    # Before a non-disposable SQLite database is upgraded or downgraded, copy it here.
+    "MIGRATION_BACKUPS": True,
+    "MIGRATION_BACKUP_DIR": str(PROJECT_ROOT / "var" / "backups"),
 }
 
 

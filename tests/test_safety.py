@@ -1,5 +1,6 @@
 """Safe production upgrades: atomic, locked, journaled, checksummed, on every backend."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -298,3 +299,42 @@ def test_db_journal_lists_runs_newest_first(db, database_url):
     assert "downgrade gggg0001" in out[0] and " ok " in out[0]
     assert "upgrade   gggg0001" in out[1] and "@" in out[1]
     assert any(f"upgrade   {reset_head}" in line for line in out[2:])
+
+
+def test_dry_run_prints_timed_statements_and_changes_nothing(db, database_url, backend):
+    migrations, conf = db
+    add_migration(migrations, "hhhh0001", GOOD)
+    before = snapshot(database_url)
+    result = upgrade(migrations, conf, "--dry-run")
+    if backend == "mysql":
+        assert result.returncode == 1 and "--dry-run is refused on MySQL/MariaDB" in result.stderr
+        assert "cannot be rolled back" in result.stderr
+    else:
+        assert result.returncode == 0, result.stderr
+        assert re.search(r"^ +\d+\.\d ms  CREATE TABLE extra", result.stdout, re.M)
+        assert re.search(r"^ +\d+\.\d ms  INSERT INTO extra", result.stdout, re.M)
+        assert "rolled back; the database is unchanged" in result.stdout
+    assert snapshot(database_url) == before
+
+
+def test_sqlite_backup_before_migrating_a_non_disposable_database(tmp_path, sqlite_url, migrations_copy):
+    backups = tmp_path / "backups"
+    extra = f"MIGRATION_BACKUP_DIR = {str(backups)!r}\n"
+    assert manage("db", "-d", str(migrations_copy), "upgrade",
+                  settings=write_conf(tmp_path / "dev.conf", sqlite_url, extra=extra)).returncode == 0
+    assert not backups.exists()  # disposable: no backup
+    prod = write_conf(tmp_path / "prod.conf", sqlite_url, disposable=False, extra=extra)
+    add_migration(migrations_copy, "iiii0001", GOOD)
+    result = upgrade(migrations_copy, prod)
+    assert result.returncode == 0, result.stderr
+    copies = list(backups.glob("test-*-before-upgrade.db"))
+    assert len(copies) == 1 and f"backup: {copies[0]}" in result.stdout
+    assert query(f"sqlite:///{copies[0]}", "SELECT version_num FROM alembic_version") != [("iiii0001",)]
+    assert "nothing to do" in upgrade(migrations_copy, prod).stdout
+    assert len(list(backups.iterdir())) == 1  # nothing to run: no backup
+    off = write_conf(tmp_path / "off.conf", sqlite_url, disposable=False,
+                     extra=extra + "MIGRATION_BACKUPS = False\n")
+    assert manage("db", "-d", str(migrations_copy), "downgrade", "--yes", settings=off).returncode == 0
+    assert len(list(backups.iterdir())) == 1  # switched off
+    down = manage("db", "-d", str(migrations_copy), "downgrade", "--yes", settings=prod)
+    assert down.returncode == 0 and len(list(backups.glob("*-before-downgrade.db"))) == 1

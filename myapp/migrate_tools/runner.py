@@ -1,7 +1,9 @@
 """The body of env.py: run migrations on a dedicated connection with our hooks."""
 import contextlib
+import time
 
 import click
+from sqlalchemy import event
 
 from . import enums, journal, tidy
 from .checksum import file_checksum
@@ -29,10 +31,15 @@ def run_migrations(context, url, target_metadata, configure_args, lock_timeout=5
         return
     echo = config.attributes.get("echo", click.echo)
     timer = MigrationTimer(echo)
+    dry_run = context.get_x_argument(as_dictionary=True).get("dry-run") == "true"
     engine = migration_engine(url, lock_timeout=lock_timeout)
     try:
         with engine.connect() as connection:
-            context.configure(connection=connection, transaction_per_migration=True,
+            if dry_run and connection.dialect.name in ("mysql", "mariadb"):
+                raise journal.MigrationRefused(
+                    "--dry-run is refused on MySQL/MariaDB: every DDL statement commits at once"
+                    " and cannot be rolled back; preview the SQL with `db upgrade --sql` instead")
+            context.configure(connection=connection, transaction_per_migration=not dry_run,
                               transactional_ddl=connection.dialect.name != "mysql",
                               on_version_apply=[timer, lambda **kw: check_foreign_keys(connection)],
                               **options)
@@ -46,6 +53,9 @@ def run_migrations(context, url, target_metadata, configure_args, lock_timeout=5
                 if migrating or checking:
                     journal.verify(connection, context.script, migration_context.get_current_heads(),
                                    record_baseline=migrating)
+                if dry_run:
+                    _dry_run(context, engine, connection, echo)
+                    return
                 failures = []  # written after the rollback, so the record survives it
                 if migrating:
                     _journal_each_migration(context.script, engine, connection, failures)
@@ -60,6 +70,30 @@ def run_migrations(context, url, target_metadata, configure_args, lock_timeout=5
                 echo(f"  nothing to do: the database is at {', '.join(current) or 'base (empty)'}")
     finally:
         engine.dispose()
+
+
+def _dry_run(context, engine, connection, echo):
+    """Run the migrations in one transaction, print each statement with its time, roll back."""
+    def before(conn, cursor, statement, parameters, execution_context, executemany):
+        conn.info["statement_started"] = time.perf_counter()
+
+    def after(conn, cursor, statement, parameters, execution_context, executemany):
+        ms = (time.perf_counter() - conn.info.pop("statement_started")) * 1000
+        shown = " ".join(statement.split())
+        echo(f"  {ms:8.1f} ms  {shown}" + (f"  -- {parameters}" if parameters else ""))
+
+    if connection.in_transaction():
+        connection.commit()
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    transaction = connection.begin()
+    try:
+        context.run_migrations()
+    finally:
+        transaction.rollback()
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+    echo("dry run: everything above was rolled back; the database is unchanged")
 
 
 def _record_failures(connection, failures):
