@@ -73,6 +73,8 @@ def _safeguarded(migrate_command, upgrade):
         cfg = current_app.config
         if dry_run:
             kwargs["x_arg"] = (*kwargs.get("x_arg", ()), "dry-run=true")
+        if kwargs.get("sql"):  # env.py renders SQLite previews itself, and needs to know which way
+            kwargs["x_arg"] = (*kwargs.get("x_arg", ()), f"direction={'upgrade' if upgrade else 'downgrade'}")
         destination = kwargs.get("revision") or ("head" if upgrade else "-1")
         if not (kwargs.get("sql") or dry_run or cfg["ALLOW_DB_RESET"]):
             scripts = _planned(destination, upgrade)

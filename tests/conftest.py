@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from click.testing import CliRunner
 from sqlalchemy import MetaData, Table, create_engine, inspect
 from sqlalchemy.engine import make_url
@@ -146,6 +147,16 @@ def migrations_copy(tmp_path):
     """A scratch copy of the migrations folder, for tests that add revisions."""
     return Path(shutil.copytree(MIGRATIONS_DIR, tmp_path / "migrations",
                                 ignore=shutil.ignore_patterns("__pycache__")))
+
+
+def add_migration(migrations, revision, body, down=None):
+    """Append a hand-written migration to a copy of the migrations; return its path."""
+    down = down or ScriptDirectory(str(migrations)).get_current_head()
+    path = migrations / "versions" / f"{revision}_test.py"
+    path.write_text(f'"""{revision}"""\nimport os\nimport time\n\nfrom alembic import op\n'
+                    f"import sqlalchemy as sa\n\nrevision = {revision!r}\ndown_revision = {down!r}\n\n\n"
+                    f"{body}\n")
+    return path
 
 
 def write_conf(path, database_url, disposable=True, extra=""):

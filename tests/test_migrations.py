@@ -13,7 +13,7 @@ from myapp.cli import cli
 from myapp.extensions import MIGRATIONS_DIR, db
 
 from . import dbstate
-from .conftest import new_database, snapshot, write_conf
+from .conftest import add_migration, new_database, snapshot, write_conf
 
 
 def alembic_config():
@@ -120,3 +120,49 @@ def test_offline_sql_builds_the_same_schema_as_online(app, backend, database_url
         cleanup()
     assert offline[0] == online[0]  # schema
     assert offline[2] == online[2]  # alembic_version
+
+
+BATCH = '''def upgrade():
+    with op.batch_alter_table("user") as batch_op:
+        batch_op.drop_column("confirmed_at")
+        batch_op.alter_column("password", existing_type=sa.String(255), nullable=False)
+        batch_op.add_column(sa.Column("nickname", sa.String(50)))
+
+
+def downgrade():
+    with op.batch_alter_table("user") as batch_op:
+        batch_op.drop_column("nickname")
+        batch_op.alter_column("password", existing_type=sa.String(255), nullable=True)
+        batch_op.add_column(sa.Column("confirmed_at", sa.DateTime()))
+'''
+
+
+def test_offline_sql_covers_batch_rebuilds_both_ways(backend, tmp_path, migrations_copy):
+    """--sql up and down, batch table rebuilds included, run by the backend's own client."""
+    add_migration(migrations_copy, "jjjj0001", BATCH)
+    urls = {}
+    try:
+        for name in ("online", "offline"):
+            (tmp_path / name).mkdir()
+            urls[name] = new_database(backend, tmp_path / name)
+        online, offline = urls["online"][0], urls["offline"][0]
+        conf = {n: write_conf(tmp_path / f"{n}.conf", urls[n][0]) for n in urls}
+
+        def cli_db(name, *args):
+            result = CliRunner().invoke(cli, ["db", "-d", str(migrations_copy), *args],
+                                        env={"SETTINGS": str(conf[name])})
+            assert result.exit_code == 0, result.output
+            return result.stdout
+
+        cli_db("online", "upgrade")
+        run_sql_with_client(offline, cli_db("offline", "upgrade", "--sql"))
+        assert snapshot(offline)[0] == snapshot(online)[0]
+        assert snapshot(offline)[2] == snapshot(online)[2] == [("jjjj0001",)]
+
+        cli_db("online", "downgrade")
+        run_sql_with_client(offline, cli_db("offline", "downgrade", "--sql", "jjjj0001:-1"))
+        assert snapshot(offline)[0] == snapshot(online)[0]
+        assert snapshot(offline)[2] == snapshot(online)[2]
+    finally:
+        for _, cleanup in urls.values():
+            cleanup()

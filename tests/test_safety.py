@@ -11,17 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
-from .conftest import ROOT, manage, query, snapshot, write_conf
-
-
-def add_migration(migrations, revision, body, down=None):
-    """Append a hand-written migration to a copy of the migrations; return its path."""
-    down = down or ScriptDirectory(str(migrations)).get_current_head()
-    path = migrations / "versions" / f"{revision}_test.py"
-    path.write_text(f'"""{revision}"""\nimport os\nimport time\n\nfrom alembic import op\n'
-                    f"import sqlalchemy as sa\n\nrevision = {revision!r}\ndown_revision = {down!r}\n\n\n"
-                    f"{body}\n")
-    return path
+from .conftest import ROOT, add_migration, manage, query, snapshot, write_conf
 
 
 GOOD = '''def upgrade():
@@ -338,3 +328,24 @@ def test_sqlite_backup_before_migrating_a_non_disposable_database(tmp_path, sqli
     assert len(list(backups.iterdir())) == 1  # switched off
     down = manage("db", "-d", str(migrations_copy), "downgrade", "--yes", settings=prod)
     assert down.returncode == 0 and len(list(backups.glob("*-before-downgrade.db"))) == 1
+
+
+DANGLING = '''def upgrade():
+    op.execute("DELETE FROM role")
+
+
+def downgrade():
+    pass
+'''
+
+
+def test_sqlite_migration_that_leaves_a_dangling_foreign_key_is_rolled_back(tmp_path, sqlite_url,
+                                                                            migrations_copy):
+    conf = write_conf(tmp_path / "fk.conf", sqlite_url)
+    assert manage("db", "-d", str(migrations_copy), "reset", settings=conf).returncode == 0
+    before = snapshot(sqlite_url)
+    add_migration(migrations_copy, "kkkk0001", DANGLING)
+    result = upgrade(migrations_copy, conf)
+    assert result.returncode == 1 and "foreign key check failed" in result.stderr
+    assert "roles_users" in result.stderr and "rolled back" in result.stderr
+    assert snapshot(sqlite_url) == before
