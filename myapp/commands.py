@@ -108,7 +108,7 @@ def _confirm_downgrade(scripts, destination, yes):
     click.echo(f"db downgrade to {destination} will revert, in this order:")
     for script in scripts:
         click.echo(f"  {script.revision}  {script.doc}")
-        for call in plan.destructive_calls(script):
+        for call in plan.operation_calls(script, "downgrade", plan.DESTRUCTIVE):
             click.echo(f"      {call}")
     if yes:
         return

@@ -80,6 +80,7 @@ def test_a_failing_migration_changes_nothing_and_earlier_ones_stay(db, database_
         assert refused.returncode == 1
         assert "aaaa0002" in refused.stderr and "db repair aaaa0002" in refused.stderr
         assert "cannot roll DDL back" in refused.stderr
+        assert "user: batch_op.drop_column('confirmed_at')" in refused.stderr  # what it may have done
         # The user repairs the schema by hand, fixes the migration, and marks it resolved.
         columns = schema["user"]["columns"]
         if "nickname" in columns:

@@ -5,6 +5,7 @@ import socket
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, inspect, select
 
+from . import plan
 from .checksum import file_checksum
 
 TABLE = "migration_journal"
@@ -147,8 +148,10 @@ def _interrupted_message(row, script_directory):
     path = script.path if script else row["revision"]
     how = "failed" if row["status"] == "failed" else "did not finish (the process died)"
     revision, direction = row["revision"], row["direction"]
+    steps = "; ".join(plan.operation_calls(script, direction)) if script else ""
     return (f"the {direction} of {revision} ({path}) {how} on {row['started_at']:%Y-%m-%d %H:%M}"
-            f" and MySQL/MariaDB cannot roll DDL back, so some of its statements may be applied."
+            f" and MySQL/MariaDB cannot roll DDL back, so some of its statements may be applied"
+            + (f" (it runs: {steps})" if steps else "") + "."
             f" Compare the schema with that migration's {direction}(), finish or undo it by hand"
             f" (and `db stamp` the right revision if needed), then run: bin/manage.py db repair {revision}")
 

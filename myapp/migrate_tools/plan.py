@@ -19,24 +19,27 @@ def planned(script_directory, heads, destination, upgrade):
     return list(script_directory.iterate_revisions(heads, destination, select_for_downgrade=True))
 
 
-def destructive_calls(script, function="downgrade"):
-    """The drop_* and execute calls in a migration's function, as written, e.g.
-    "user: batch_op.drop_column('login_count')"."""
+def operation_calls(script, function, names=None):
+    """The op.* and batch_op.* calls in a migration's function as written, optionally only
+    those named in `names`; batch calls name their table, e.g. "user: batch_op.drop_column('x')"."""
     tree = ast.parse(Path(script.path).read_text(encoding="utf-8"))
     body = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function), None)
+    if body is None:
+        return []
     calls = []
-    for node in ast.walk(body) if body else ():
-        if isinstance(node, ast.With):
-            table = _batch_table(node)
-            calls += [f"{table}: {ast.unparse(c)}" for c in _destructive(node.body)]
-    top = [c for c in _destructive(body.body) if "batch_op" not in ast.unparse(c)] if body else []
-    return [ast.unparse(c) for c in top] + calls
+    for node in ast.walk(body):
+        if isinstance(node, ast.With) and _batch_table(node):
+            calls += [f"{_batch_table(node)}: {ast.unparse(c)}" for c in _calls(node.body, "batch_op", names)]
+    return [ast.unparse(c) for c in _calls(body.body, "op", names)] + calls
 
 
-def _destructive(statements):
+def _calls(statements, receiver, names):
     for statement in statements:
         for node in ast.walk(statement):
-            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) in DESTRUCTIVE:
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == receiver
+                    and node.func.attr not in ("batch_alter_table", "f")
+                    and (names is None or node.func.attr in names)):
                 yield node
 
 
@@ -46,4 +49,4 @@ def _batch_table(with_node):
         if isinstance(call, ast.Call) and getattr(call.func, "attr", None) == "batch_alter_table":
             if call.args and isinstance(call.args[0], ast.Constant):
                 return call.args[0].value
-    return "?"
+    return None
