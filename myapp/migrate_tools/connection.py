@@ -3,6 +3,11 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.pool import NullPool
 
 
+def is_mysql(dialect):
+    """MySQL and MariaDB: no transactional DDL, their own locks and settings."""
+    return dialect.name in ("mysql", "mariadb")
+
+
 def migration_engine(url, lock_timeout=None):
     """A fresh engine for one migration run, set up so a failed migration changes nothing.
 
@@ -25,7 +30,7 @@ def migration_engine(url, lock_timeout=None):
         cursor = dbapi_connection.cursor()
         if name == "postgresql":
             cursor.execute(f"SET lock_timeout = '{int(lock_timeout * 1000)}ms'")
-        elif name in ("mysql", "mariadb"):
+        elif is_mysql(engine.dialect):
             cursor.execute(f"SET SESSION lock_wait_timeout = {max(1, round(lock_timeout))}")
         cursor.close()
         dbapi_connection.commit()

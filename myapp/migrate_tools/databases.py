@@ -3,6 +3,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from .connection import is_mysql
+
 
 def _admin(url):
     """An autocommit engine: CREATE/DROP DATABASE cannot run inside a transaction."""
@@ -14,7 +16,7 @@ def create_database(url, name):
     engine = _admin(url)
     try:
         quoted = engine.dialect.identifier_preparer.quote(name)
-        charset = " CHARACTER SET utf8mb4" if engine.dialect.name in ("mysql", "mariadb") else ""
+        charset = " CHARACTER SET utf8mb4" if is_mysql(engine.dialect) else ""
         with engine.connect() as connection:
             connection.exec_driver_sql(f"CREATE DATABASE {quoted}{charset}")
     finally:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from .connection import is_mysql
+
 POSTGRES_KEY = 0x6D796170  # pg_advisory_lock key for migration runs ("myap")
 
 
@@ -19,7 +21,7 @@ def exclusive_run(connection, url, wait_timeout):
     name = connection.dialect.name
     if name == "postgresql":
         holder = _postgresql(connection, wait_timeout)
-    elif name in ("mysql", "mariadb"):
+    elif is_mysql(connection.dialect):
         holder = _mysql(connection, make_url(url).database, wait_timeout)
     elif name == "sqlite" and make_url(url).database not in (None, "", ":memory:"):
         holder = _lock_file(Path(make_url(url).database + ".migrate-lock"), wait_timeout)

@@ -4,7 +4,7 @@ from pathlib import Path
 from sqlalchemy import MetaData, inspect
 from sqlalchemy.engine import make_url
 
-from .connection import migration_engine
+from .connection import is_mysql, migration_engine
 
 
 def empty_database(url):
@@ -20,7 +20,7 @@ def empty_database(url):
     engine = migration_engine(url)
     try:
         with engine.begin() as connection:
-            if engine.dialect.name in ("mysql", "mariadb"):
+            if is_mysql(engine.dialect):
                 connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 0")
             metadata = MetaData()
             metadata.reflect(connection)

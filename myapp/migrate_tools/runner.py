@@ -8,7 +8,7 @@ from sqlalchemy.engine import make_url
 
 from . import enums, journal, offline_sqlite, tidy
 from .checksum import file_checksum
-from .connection import check_foreign_keys, migration_engine
+from .connection import check_foreign_keys, is_mysql, migration_engine
 from .locks import exclusive_run
 from .report import MigrationTimer
 
@@ -28,11 +28,10 @@ def run_migrations(context, url, target_metadata, configure_args, lock_timeout=5
     if context.is_offline_mode():
         direction = context.get_x_argument(as_dictionary=True).get("direction")
         if make_url(url).get_backend_name() == "sqlite" and direction:
-            write = config.output_buffer.write if config.output_buffer else click.echo
+            write = config.output_buffer.write if config.output_buffer else \
+                (lambda text: click.echo(text, nl=False))
             offline_sqlite.render(context.script, context.get_starting_revision_argument(),
-                                  context.get_revision_argument(), direction == "upgrade",
-                                  lambda text: write(text.rstrip("\n")) if write is click.echo
-                                  else write(text))
+                                  context.get_revision_argument(), direction == "upgrade", write)
             return
         context.configure(url=url, literal_binds=True, **options)
         with context.begin_transaction():
@@ -44,12 +43,12 @@ def run_migrations(context, url, target_metadata, configure_args, lock_timeout=5
     engine = migration_engine(url, lock_timeout=lock_timeout)
     try:
         with engine.connect() as connection:
-            if dry_run and connection.dialect.name in ("mysql", "mariadb"):
+            if dry_run and is_mysql(connection.dialect):
                 raise journal.MigrationRefused(
                     "--dry-run is refused on MySQL/MariaDB: every DDL statement commits at once"
                     " and cannot be rolled back; preview the SQL with `db upgrade --sql` instead")
             context.configure(connection=connection, transaction_per_migration=not dry_run,
-                              transactional_ddl=connection.dialect.name != "mysql",
+                              transactional_ddl=not is_mysql(connection.dialect),
                               on_version_apply=[timer, lambda **kw: check_foreign_keys(connection)],
                               **options)
             migration_context = context.get_context()
@@ -120,7 +119,7 @@ def _journal_each_migration(script_directory, engine, connection, failures):
     SQLite/PostgreSQL: the row is written in the migration's own transaction, so it commits
     with it; a failure is recorded after the rollback. MySQL/MariaDB cannot roll DDL back: a
     'running' row is committed first (on a second connection), so a crash leaves a trace."""
-    separate = connection.dialect.name in ("mysql", "mariadb")
+    separate = is_mysql(connection.dialect)
     for script in script_directory.walk_revisions():
         module = script.module
         for direction in ("upgrade", "downgrade"):
