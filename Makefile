@@ -29,9 +29,9 @@ install: $(STAMP) ## create .venv with the pinned requirements and the package (
 db: $(STAMP) ## throw the dev database away, rebuild it from the migrations, add starter data
 	@$(DEV) $(MANAGE) db reset
 
-newmigration: $(STAMP) ## write a migration for your model changes: make newmigration MSG="add login tracking"
+newmigration: $(STAMP) ## write a migration for your model changes: make newmigration MSG="..." [RENAMES=yes]
 	@if [ -z $(QMSG) ]; then echo 'usage: make newmigration MSG="add login tracking"  (MSG summarises the model change)' >&2; exit 2; fi
-	@$(DEV) $(MANAGE) db newmigration -m $(QMSG)
+	@$(DEV) $(MANAGE) db newmigration -m $(QMSG) $(if $(RENAMES),--renames $(RENAMES))
 
 migrate: $(STAMP) ## apply pending migrations to the dev database
 	@$(DEV) $(MANAGE) db upgrade

@@ -153,15 +153,32 @@ def db_reset(no_seed):
                    f" users {', '.join(u for u, _, _ in STARTER_USERS)}")
 
 
+def _rename_answerer(mode):
+    """How newmigration answers "Did you rename ...?": yes, no, or ask (no without a terminal)."""
+    def answer(old, new):
+        question = f"Did you rename {old} to {new}?"
+        if mode == "yes" or (mode == "ask" and sys.stdin.isatty()
+                             and click.confirm(question, default=False)):
+            click.echo(f"  renaming {old} to {new}: the data is kept")
+            return True
+        click.echo(f"  {question} Taken as no: written as drop + add, which loses {old}'s data."
+                   " To keep it: RENAMES=yes (make) or --renames yes, or answer in a terminal.")
+        return False
+    return answer
+
+
 @db_group.command("newmigration")
 @click.option("-m", "--message", required=True, help='What changed, e.g. "add login tracking".')
+@click.option("--renames", type=click.Choice(["ask", "yes", "no"]), default="ask", show_default=True,
+              help="Answer to \"Did you rename ...?\" (ask: in a terminal; no without one).")
 @with_appcontext
-def db_newmigration(message):
+def db_newmigration(message, renames):
     """Write a migration for the model changes, compared on a scratch database."""
     if not message.strip():
         raise click.UsageError('give a summary: db newmigration -m "add login tracking"')
     config = _alembic_config(autogenerate=True)
     config.cmd_opts.quiet = True  # we report the new file ourselves
+    config.attributes["rename_answer"] = _rename_answerer(renames)
     cfg = current_app.config
     with scratch_database(cfg["SQLALCHEMY_DATABASE_URI"], cfg.get("SCRATCH_DATABASE_URL")) as scratch_url:
         # Build the schema the existing migrations produce, then compare the models with it.

@@ -44,6 +44,8 @@ def _describe(op, table, dialect):
         return f"alter column {table}.{op.column_name}: {', '.join(_column_changes(op, dialect))}"
     if isinstance(op, alembic_ops.ExecuteSQLOp):
         return f"execute {op.sqltext}"
+    if isinstance(op, alembic_ops.RenameTableOp):
+        return f"rename table {op.table_name} to {op.new_table_name}"
     if hasattr(op, "column"):
         return f"{words} {table}.{op.column.name}"
     if hasattr(op, "column_name"):

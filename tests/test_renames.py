@@ -1,0 +1,98 @@
+"""Rename detection in newmigration: answer one question, keep the data."""
+from .conftest import edit, insert, make, ok, snapshot
+
+NOTE = '''"""Note: a table to rename."""
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+
+
+class Note(db.Model):
+    __tablename__ = "note"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body: Mapped[str] = mapped_column(String(200))
+'''
+
+
+def test_column_rename_keeps_every_row(project, database_url):
+    env = {"DEV_DATABASE_URL": database_url}
+    ok(make(project, "db", env=env))
+    insert(database_url, "user", email="ip@example.com", password="x", active=True,
+           last_login_ip="10.0.0.7")
+    before = {u["email"]: u["last_login_ip"] for u in snapshot(database_url)[1]["user"].values()}
+    edit(project / "myapp/models/user.py", "last_login_ip:", "last_seen_ip:")
+
+    out = ok(make(project, "newmigration", "MSG=rename last login ip", "RENAMES=yes", env=env))
+    assert "renaming user.last_login_ip to user.last_seen_ip: the data is kept" in out
+    assert "  alter column user.last_login_ip: rename to last_seen_ip" in out
+    assert "drop column" not in out and "add column" not in out
+    ok(make(project, "migrate", env=env))
+    after = {u["email"]: u["last_seen_ip"] for u in snapshot(database_url)[1]["user"].values()}
+    assert after == before and after["ip@example.com"] == "10.0.0.7"
+    ok(make(project, "check", env=env))
+    ok(make(project, "downgrade", env=env))
+    back = {u["email"]: u["last_login_ip"] for u in snapshot(database_url)[1]["user"].values()}
+    assert back == before
+
+
+def test_without_a_terminal_the_answer_is_no_with_a_hint(project, sqlite_url):
+    env = {"DEV_DATABASE_URL": sqlite_url}
+    ok(make(project, "db", env=env))
+    edit(project / "myapp/models/user.py", "last_login_ip:", "last_seen_ip:")
+    out = ok(make(project, "newmigration", "MSG=rename", env=env))
+    assert "Did you rename user.last_login_ip to user.last_seen_ip? Taken as no" in out
+    assert "RENAMES=yes" in out
+    assert "  drop column user.last_login_ip" in out and "  add column user.last_seen_ip" in out
+
+
+def test_table_rename_keeps_its_rows(project, database_url):
+    env = {"DEV_DATABASE_URL": database_url}
+    ok(make(project, "db", env=env))
+    (project / "myapp/models/note.py").write_text(NOTE)
+    edit(project / "myapp/models/__init__.py", "from .user import User\n",
+         "from .note import Note\nfrom .user import User\n")
+    ok(make(project, "newmigration", "MSG=notes", env=env))
+    ok(make(project, "migrate", env=env))
+    insert(database_url, "note", body="keep me")
+
+    edit(project / "myapp/models/note.py", '__tablename__ = "note"', '__tablename__ = "memo"')
+    out = ok(make(project, "newmigration", "MSG=notes become memos", "RENAMES=yes", env=env))
+    assert "  rename table note to memo" in out
+    ok(make(project, "migrate", env=env))
+    schema, data, _ = snapshot(database_url)
+    assert "note" not in schema and [r["body"] for r in data["memo"].values()] == ["keep me"]
+    ok(make(project, "downgrade", env=env))
+    assert [r["body"] for r in snapshot(database_url)[1]["note"].values()] == ["keep me"]
+
+
+def test_in_a_terminal_newmigration_asks(project, sqlite_url):
+    import os
+    import pty
+    import subprocess
+
+    from .conftest import VENV
+
+    env = {"DEV_DATABASE_URL": sqlite_url}
+    ok(make(project, "db", env=env))
+    edit(project / "myapp/models/user.py", "last_login_ip:", "last_seen_ip:")
+    primary, secondary = pty.openpty()
+    run = subprocess.Popen(["make", "--no-print-directory", "-C", str(project), f"VENV={VENV}", "-o",
+                            f"{VENV}/.installed", "newmigration", "MSG=rename"],
+                           stdin=secondary, stdout=secondary, stderr=secondary,
+                           env={**os.environ, **env, "PYTHONPATH": str(project)})
+    os.close(secondary)
+    output = b""
+    while b"[y/N]" not in output:
+        output += os.read(primary, 1024)
+    assert b"Did you rename user.last_login_ip to user.last_seen_ip? [y/N]" in output
+    os.write(primary, b"y\n")
+    while run.poll() is None:
+        try:
+            output += os.read(primary, 1024)
+        except OSError:
+            break
+    run.wait(timeout=60)
+    os.close(primary)
+    assert run.returncode == 0 and b"rename to last_seen_ip" in output
