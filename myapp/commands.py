@@ -9,10 +9,11 @@ from alembic.script import ScriptDirectory
 from flask import current_app, g
 from flask.cli import run_command, with_appcontext
 from flask_migrate import cli as migrate_cli
+from sqlalchemy.engine import make_url
 
 from .config import masked, shown
 from .extensions import db
-from .migrate_tools import journal, plan
+from .migrate_tools import journal, lint, plan
 from .migrate_tools.backup import backup_sqlite
 from .migrate_tools.connection import migration_engine
 from .migrate_tools.report import describe_operations
@@ -191,6 +192,10 @@ def db_newmigration(message, renames):
     click.echo(f"wrote {shown(Path(script.path))}")
     for line in describe_operations(config.attributes["upgrade_ops"], config.attributes["dialect"]):
         click.echo(f"  {line}")
+    findings = lint_findings([_script_directory().get_revision(script.revision)])
+    if findings:
+        click.echo(f"db lint found {len(findings)} thing(s) to review:")
+        echo_findings(findings, indent="  ")
     click.echo("Review it, then apply it with `make migrate`.")
 
 
@@ -231,6 +236,35 @@ def db_repair(revision):
         if not journal.exists(connection) or not journal.repair(connection, revision):
             raise click.ClickException(f"no interrupted migration {revision!r} in the journal")
     click.echo(f"marked {revision} as resolved; `db upgrade` will run again")
+
+
+def lint_findings(scripts):
+    """Lint findings for `scripts`, judged for the config's database and the current models."""
+    backend = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name()
+    mapped = {t.name: set(t.c.keys()) for t in db.metadata.tables.values()}
+    return [f for script in scripts for f in lint.lint_script(script, backend, mapped)]
+
+
+def echo_findings(findings, indent=""):
+    for finding in findings:
+        for line in finding.lines():
+            click.echo(indent + line)
+
+
+@db_group.command("lint")
+@click.argument("revisions", nargs=-1)
+@with_appcontext
+def db_lint(revisions):
+    """Check migrations (the pending ones, or REVISIONS) for unsafe operations."""
+    directory = _script_directory()
+    scripts = [directory.get_revision(r) for r in revisions] if revisions else _planned("heads", True)
+    findings = lint_findings(scripts)
+    echo_findings(findings)
+    errors = [f for f in findings if not f.acknowledged]
+    click.echo(f"{len(scripts)} migration(s) checked: {len(errors)} finding(s)"
+               f"{f', {len(findings) - len(errors)} acknowledged' if len(findings) > len(errors) else ''}")
+    if errors:
+        raise click.exceptions.Exit(1)
 
 
 def add_starter_data():

@@ -4,11 +4,17 @@ Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
 Create Date: ${create_date}
 
-Review before you commit: autogenerate writes a renamed column as drop + add (data loss),
-and cannot see every change (see README, "What autogenerate cannot see").
+Review before you commit: autogenerate cannot see every change (README, "What autogenerate
+cannot see"), and `bin/manage.py db lint` flags operations that lose data or lock busy tables.
+Safe patterns, as short as the unsafe ones (myapp/migrate_tools/safe.py):
+    safe.create_index(name, table, columns)            # CONCURRENTLY on PostgreSQL
+    safe.add_not_null_column(table, column, backfill)  # nullable, backfill, then NOT NULL
+    safe.add_foreign_key(name, source, referent, local_cols, remote_cols)  # NOT VALID, VALIDATE
 """
 from alembic import op
 import sqlalchemy as sa
+
+from myapp.migrate_tools import safe  # noqa: F401
 ${imports if imports else ""}
 
 # revision identifiers, used by Alembic.

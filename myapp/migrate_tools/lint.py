@@ -1,0 +1,248 @@
+"""A linter for migrations: operations that lose data, lock busy tables, or break the running
+release. It reads the migration files (nothing runs); a comment naming a rule id in the file
+acknowledges that rule's findings there, e.g. `# lint: drop-column (backed up in ticket 42)`.
+"""
+import ast
+import io
+import re
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql, postgresql, sqlite
+
+ANY, PG, MY = None, "postgresql", "mysql"
+
+# rule id: (backend it concerns, why it is dangerous, the safe pattern)
+RULES = {
+    "drop-table": (ANY, "drops the table and every row in it",
+                   "keep it until no release uses it and it is backed up; then acknowledge"),
+    "drop-column": (ANY, "drops the column and every value in it",
+                    "stop using it in one release, drop it in the next, after a backup; then acknowledge"),
+    "narrowing-type": (ANY, "the new type holds less: values are truncated or the change fails",
+                       "add a new column of the narrower type, copy and check the data, then switch"),
+    "enum-values-removed": (ANY, "rows holding a removed value break the change or lose that value",
+                            "update those rows to a kept value first, in an earlier migration"),
+    "breaks-running-release": (ANY, "the release still running uses the old name (or the column "
+                               "the models still map) and fails until it is replaced",
+                               "expand and contract: add the new name, copy, deploy, then drop the old"),
+    "not-null-without-default": (ANY, "existing rows have no value for it: the ALTER fails or "
+                                 "rewrites the table", "safe.add_not_null_column(...), or give it a "
+                                 "server_default"),
+    "empty-downgrade": (ANY, "the migration cannot be reverted", "write downgrade() to undo upgrade()"),
+    "pg-index-not-concurrent": (PG, "CREATE INDEX locks writes to the table for the whole build",
+                                "safe.create_index(...) (CONCURRENTLY, outside the transaction)"),
+    "pg-volatile-default": (PG, "a volatile default rewrites the whole table under an exclusive lock",
+                            "add the column without a default, backfill in batches, then set it"),
+    "pg-type-rewrite": (PG, "this type change rewrites the table under an exclusive lock",
+                        "add a new column of the new type, backfill, switch, drop the old one"),
+    "pg-set-not-null": (PG, "SET NOT NULL scans the whole table under an exclusive lock",
+                        "safe.add_not_null_column(...), or a CHECK (col IS NOT NULL) NOT VALID, "
+                        "VALIDATE, then SET NOT NULL"),
+    "pg-constraint-not-valid": (PG, "adding the constraint checks every row under a lock",
+                                "safe.add_foreign_key(...), or postgresql_not_valid=True then "
+                                "VALIDATE CONSTRAINT"),
+    "mysql-copy-alter": (MY, "this ALTER cannot run with ALGORITHM=INSTANT or INPLACE: MariaDB copies "
+                         "the table and blocks writes meanwhile", "add a new column, backfill in "
+                         "batches, switch, drop the old (or use an online schema change tool)"),
+    "mysql-data-with-schema": (MY, "MySQL commits each DDL statement at once: if the data change "
+                               "fails, the schema change stays half-done", "put data changes in "
+                               "a migration of their own"),
+}
+VOLATILE = re.compile(r"random\(|gen_random_uuid|uuid_generate|clock_timestamp|timeofday|nextval",
+                      re.I)
+DATA_CHANGE = re.compile(r"^\s*(UPDATE|DELETE)\b", re.I)
+SCHEMA_OPS = {"create_table", "drop_table", "add_column", "drop_column", "alter_column",
+              "create_index", "drop_index", "create_foreign_key", "create_unique_constraint",
+              "create_check_constraint", "drop_constraint", "rename_table"}
+TYPES = {"sa": sa, "sqlalchemy": sa, "postgresql": postgresql, "mysql": mysql, "sqlite": sqlite}
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    path: str
+    line: int
+    operation: str
+    acknowledged: bool
+
+    def lines(self):
+        _, why, fix = RULES[self.rule]
+        note = "  (acknowledged)" if self.acknowledged else ""
+        return [f"{self.rule}  {self.path}:{self.line}  {self.operation}{note}",
+                f"    why: {why}", f"    instead: {fix}"]
+
+
+@dataclass
+class Call:
+    name: str
+    table: str | None
+    node: ast.Call
+    text: str
+
+    def keyword(self, name):
+        return next((k.value for k in self.node.keywords if k.arg == name), None)
+
+
+def lint_script(script, backend, mapped_columns):
+    """The findings for one migration script on `backend` ("sqlite", "postgresql", "mysql").
+
+    `mapped_columns` maps table names to the column names the models map."""
+    source = Path(script.path).read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    acknowledged = _acknowledged(source)
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    findings = []
+
+    def flag(rule, node, text):
+        concerns = RULES[rule][0]
+        if concerns in (ANY, backend) or (concerns == MY and backend == "mariadb"):
+            findings.append(Finding(rule, script.path, node.lineno, text, rule in acknowledged))
+
+    downgrade = functions.get("downgrade")
+    if downgrade is None or all(isinstance(s, ast.Pass) or _is_docstring(s) for s in downgrade.body):
+        flag("empty-downgrade", downgrade or tree, "def downgrade()" if downgrade else "no downgrade()")
+    upgrade = functions.get("upgrade")
+    calls = list(_calls(upgrade)) if upgrade else []
+    created = {_string(c.node.args[0]) for c in calls if c.name == "create_table" and c.node.args}
+    for call in calls:
+        _check(call, created, mapped_columns, flag)
+    data = [c for c in calls if c.name == "execute" and DATA_CHANGE.match(_string(c.node.args[0]) or "")]
+    if data and any(c.name in SCHEMA_OPS for c in calls):
+        flag("mysql-data-with-schema", data[0].node, data[0].text)
+    return findings
+
+
+def _check(call, created, mapped_columns, flag):
+    node, text, name = call.node, call.text, call.name
+    table = call.table if call.table else (_string(node.args[0]) if node.args else None)
+    existing = table not in created
+    if name == "drop_table":
+        flag("drop-table", node, text)
+    elif name == "drop_column":
+        flag("drop-column", node, text)
+        column = _string(node.args[-1]) if node.args else None
+        if column in mapped_columns.get(table, ()):
+            flag("breaks-running-release", node, text)
+    elif name == "rename_table":
+        flag("breaks-running-release", node, text)
+    elif name == "add_column" and existing:
+        column = next((a for a in node.args if isinstance(a, ast.Call)), None)
+        nullable = _keyword_value(column, "nullable", True) if column is not None else True
+        default = _keyword(column, "server_default") if column is not None else None
+        if nullable is False and default is None:
+            flag("not-null-without-default", node, text)
+        if default is not None and VOLATILE.search(ast.unparse(default)):
+            flag("pg-volatile-default", node, text)
+    elif name == "alter_column":
+        _check_alter(call, text, flag)
+    elif name == "create_index" and existing and not _true(call.keyword("postgresql_concurrently")):
+        flag("pg-index-not-concurrent", node, text)
+    elif name in ("create_foreign_key", "create_check_constraint") and existing \
+            and not _true(call.keyword("postgresql_not_valid")):
+        flag("pg-constraint-not-valid", node, text)
+    elif name in ("create_primary_key",) or (name == "drop_constraint" and
+                                              _string(call.keyword("type_")) == "primary"):
+        flag("mysql-copy-alter", node, text)
+
+
+def _check_alter(call, text, flag):
+    node = call.node
+    if call.keyword("new_column_name") is not None:
+        flag("breaks-running-release", node, text)
+    if _keyword_value(node, "nullable", None) is False:
+        flag("pg-set-not-null", node, text)
+    old, new = _type(call.keyword("existing_type")), _type(call.keyword("type_"))
+    if new is None:
+        return
+    if old is not None and _narrows(old, new):
+        flag("narrowing-type", node, text)
+    if isinstance(old, sa.Enum) and isinstance(new, sa.Enum) and not set(old.enums) <= set(new.enums):
+        flag("enum-values-removed", node, text)
+    if not _widens_text(old, new):
+        flag("pg-type-rewrite", node, text)
+        flag("mysql-copy-alter", node, text)
+
+
+def _narrows(old, new):
+    """Whether `new` holds less than `old`."""
+    if isinstance(old, sa.String) and isinstance(new, sa.String) and not isinstance(new, sa.Text):
+        return isinstance(old, sa.Text) or (old.length or 0) > (new.length or 10**9)
+    if isinstance(old, sa.Numeric) and isinstance(new, sa.Numeric) and not isinstance(new, sa.Float):
+        return (old.precision or 0) > (new.precision or 10**9) or (old.scale or 0) > (new.scale or 0)
+    ranks = [sa.SmallInteger, sa.Integer, sa.BigInteger]
+    rank = {t: i for i, t in enumerate(ranks)}
+    old_rank = next((rank[t] for t in reversed(ranks) if isinstance(old, t)), None)
+    new_rank = next((rank[t] for t in reversed(ranks) if isinstance(new, t)), None)
+    return old_rank is not None and new_rank is not None and new_rank < old_rank
+
+
+def _widens_text(old, new):
+    """VARCHAR made longer, or made TEXT: no rewrite on PostgreSQL, in place on MariaDB."""
+    if isinstance(new, sa.Enum) or isinstance(old, sa.Enum):
+        return False
+    if isinstance(old, sa.String) and isinstance(new, sa.Text):
+        return True
+    return (type(old) in (sa.String, sa.VARCHAR, sa.Unicode) and type(new) in (sa.String, sa.VARCHAR, sa.Unicode)
+            and (new.length or 10**9) >= (old.length or 10**9))
+
+
+def _calls(function):
+    """op.* calls, and batch_op.* calls with their batch table, in source order."""
+    batches = {}
+    for node in ast.walk(function):
+        if isinstance(node, ast.With):
+            for item in node.items:
+                call = item.context_expr
+                if isinstance(call, ast.Call) and getattr(call.func, "attr", None) == "batch_alter_table":
+                    for inner in ast.walk(node):
+                        batches.setdefault(id(inner), _string(call.args[0]) if call.args else None)
+    found = []
+    for node in ast.walk(function):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name) and node.func.value.id in ("op", "batch_op")
+                and node.func.attr not in ("batch_alter_table", "f")):
+            table = batches.get(id(node)) if node.func.value.id == "batch_op" else None
+            text = ast.unparse(node)
+            found.append(Call(node.func.attr, table, node, f"{table}: {text}" if table else text))
+    return sorted(found, key=lambda c: (c.node.lineno, c.node.col_offset))
+
+
+def _acknowledged(source):
+    """Rule ids named in the file's comments."""
+    comments = " ".join(t.string for t in tokenize.generate_tokens(io.StringIO(source).readline)
+                        if t.type == tokenize.COMMENT)
+    return {rule for rule in RULES if re.search(rf"(?<![\w-]){re.escape(rule)}(?![\w-])", comments)}
+
+
+def _type(node):
+    """The SQLAlchemy type a type expression in a migration stands for (None if unreadable)."""
+    if node is None:
+        return None
+    try:
+        value = eval(compile(ast.Expression(node), "<type>", "eval"), {"__builtins__": {}}, dict(TYPES))
+    except Exception:
+        return None
+    return value() if isinstance(value, type) else value
+
+
+def _keyword(call, name):
+    return next((k.value for k in call.keywords if k.arg == name), None) if call is not None else None
+
+
+def _keyword_value(call, name, default):
+    node = _keyword(call, name)
+    return node.value if isinstance(node, ast.Constant) else default
+
+
+def _true(node):
+    return isinstance(node, ast.Constant) and node.value is True
+
+
+def _string(node):
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _is_docstring(statement):
+    return isinstance(statement, ast.Expr) and isinstance(getattr(statement, "value", None), ast.Constant)

@@ -1,0 +1,130 @@
+"""db lint: each rule flags a migration written to trigger it, and not its clean twin."""
+import pytest
+from click.testing import CliRunner
+
+from myapp.cli import cli
+
+from .conftest import add_migration, manage, snapshot, write_conf
+
+URLS = {"sqlite": "sqlite:////nonexistent/lint.db", "postgresql": "postgresql://u@localhost/lint",
+        "mysql": "mysql://u@localhost/lint"}
+B = "with op.batch_alter_table(\"user\") as batch_op:\n        "
+
+# rule, backend, upgrade() body that triggers it, a clean body
+CASES = [
+    ("drop-table", "sqlite", 'op.drop_table("roles_users")',
+     'op.create_table("t2", sa.Column("id", sa.Integer, primary_key=True))'),
+    ("drop-column", "sqlite", B + 'batch_op.drop_column("legacy")',
+     B + 'batch_op.add_column(sa.Column("nick", sa.String(20)))'),
+    ("narrowing-type", "sqlite",
+     B + 'batch_op.alter_column("email", existing_type=sa.String(255), type_=sa.String(100))',
+     B + 'batch_op.alter_column("email", existing_type=sa.String(255), type_=sa.String(300))'),
+    ("enum-values-removed", "sqlite",
+     'op.alter_column("user", "size", existing_type=sa.Enum("s", "l", name="e"), type_=sa.Enum("s", name="e"))',
+     'op.alter_column("user", "size", existing_type=sa.Enum("s", name="e"), type_=sa.Enum("s", "l", name="e"))'),
+    ("breaks-running-release", "sqlite", 'op.alter_column("user", "email", new_column_name="mail")',
+     'op.alter_column("user", "email", existing_type=sa.String(255), comment="the address")'),
+    ("not-null-without-default", "sqlite",
+     'op.add_column("user", sa.Column("plan", sa.String(20), nullable=False))',
+     'op.add_column("user", sa.Column("plan", sa.String(20), nullable=False, server_default="free"))'),
+    ("pg-index-not-concurrent", "postgresql", 'op.create_index("ix_user_active", "user", ["active"])',
+     'safe.create_index("ix_user_active", "user", ["active"])'),
+    ("pg-volatile-default", "postgresql",
+     'op.add_column("user", sa.Column("token", sa.String(36), server_default=sa.text("gen_random_uuid()")))',
+     'op.add_column("user", sa.Column("token", sa.String(36), server_default="none"))'),
+    ("pg-type-rewrite", "postgresql",
+     'op.alter_column("user", "login_count", existing_type=sa.Integer(), type_=sa.BigInteger())',
+     'op.alter_column("user", "last_login_ip", existing_type=sa.String(45), type_=sa.String(100))'),
+    ("pg-set-not-null", "postgresql",
+     'op.alter_column("user", "password", existing_type=sa.String(255), nullable=False)',
+     'safe.add_not_null_column("user", sa.Column("plan", sa.String(20)), backfill="\'free\'")'),
+    ("pg-constraint-not-valid", "postgresql",
+     'op.create_foreign_key("fk_user_login_count_role", "user", "role", ["login_count"], ["id"])',
+     'safe.add_foreign_key("fk_user_login_count_role", "user", "role", ["login_count"], ["id"])'),
+    ("mysql-copy-alter", "mysql",
+     'op.alter_column("user", "login_count", existing_type=sa.Integer(), type_=sa.BigInteger())',
+     'op.alter_column("user", "last_login_ip", existing_type=sa.String(45), type_=sa.String(100))'),
+    ("mysql-data-with-schema", "mysql",
+     'op.execute("UPDATE user SET active = 1")\n    op.add_column("user", sa.Column("x", sa.Integer()))',
+     'op.execute("UPDATE user SET active = 1")'),
+]
+
+
+def lint(tmp_path, migrations, backend, body, revision, downgrade='op.execute("SELECT 1")'):
+    add_migration(migrations, revision, f"def upgrade():\n    {body}\n\n\ndef downgrade():\n    {downgrade}\n"
+                  .replace("import time\n", "import time\n\nfrom myapp.migrate_tools import safe\n"))
+    conf = write_conf(tmp_path / f"{backend}.conf", URLS[backend])
+    return CliRunner().invoke(cli, ["db", "-d", str(migrations), "lint", revision],
+                              env={"SETTINGS": str(conf)})
+
+
+@pytest.mark.parametrize("rule, backend, trigger, clean", CASES, ids=[c[0] for c in CASES])
+def test_rule_flags_its_trigger_and_not_the_clean_form(tmp_path, migrations_copy, rule, backend,
+                                                       trigger, clean):
+    flagged = lint(tmp_path, migrations_copy, backend, trigger, "a0000001")
+    assert flagged.exit_code == 1, flagged.output
+    assert _rules(flagged.stdout) == [rule], flagged.stdout
+    line = next(x for x in flagged.stdout.splitlines() if x.startswith(rule + "  "))
+    assert "a0000001_test.py:" in line
+    assert "    why: " in flagged.stdout and "    instead: " in flagged.stdout
+
+    acknowledged = lint(tmp_path, migrations_copy, backend,
+                        trigger.replace("\n", f"  # lint: {rule}\n", 1) if "\n" in trigger
+                        else f"{trigger}  # lint: {rule}", "a0000002",)
+    assert _rules(acknowledged.stdout) == [rule], acknowledged.stdout  # its trigger alone
+    assert acknowledged.exit_code == 0 and "(acknowledged)" in acknowledged.stdout
+
+    clean_result = lint(tmp_path, migrations_copy, backend, clean, "a0000003")
+    assert clean_result.exit_code == 0 and _rules(clean_result.stdout) == [], clean_result.stdout
+
+
+def _rules(output):
+    return [line.split()[0] for line in output.splitlines() if line and not line.startswith(" ")
+            and "  " in line and not line.startswith("1 migration")]
+
+
+@pytest.mark.parametrize("rule, backend, trigger", [(r, b, t) for r, b, t, _ in CASES if b != "sqlite"])
+def test_backend_rules_stay_quiet_on_sqlite(tmp_path, migrations_copy, rule, backend, trigger):
+    result = lint(tmp_path, migrations_copy, "sqlite", trigger, "b0000001")
+    assert rule not in _rules(result.stdout)
+
+
+def test_empty_or_missing_downgrade(tmp_path, migrations_copy):
+    result = lint(tmp_path, migrations_copy, "sqlite", 'op.execute("SELECT 1")', "c0000001",
+                  downgrade="pass")
+    assert result.exit_code == 1 and _rules(result.stdout) == ["empty-downgrade"]
+
+
+def test_the_drop_of_a_mapped_column_breaks_the_running_release(tmp_path, migrations_copy):
+    result = lint(tmp_path, migrations_copy, "sqlite", B + 'batch_op.drop_column("email")', "d0000001")
+    assert sorted(_rules(result.stdout)) == ["breaks-running-release", "drop-column"]
+
+
+HELPERS = '''def upgrade():
+    safe.add_not_null_column("user", sa.Column("plan", sa.String(20)), backfill="'free'")
+    safe.create_index("ix_user_plan", "user", ["plan"])
+    safe.add_foreign_key("fk_user_login_count_role", "user", "role", ["login_count"], ["id"])
+
+
+def downgrade():
+    with op.batch_alter_table("user") as batch_op:
+        batch_op.drop_constraint("fk_user_login_count_role", type_="foreignkey")
+        batch_op.drop_index("ix_user_plan")
+        batch_op.drop_column("plan")
+'''
+
+
+def test_safe_helpers_work_on_every_backend_and_lint_clean(tmp_path, database_url, migrations_copy):
+    conf = write_conf(tmp_path / "h.conf", database_url)
+    assert manage("db", "-d", str(migrations_copy), "reset", settings=conf).returncode == 0
+    add_migration(migrations_copy, "e0000001", HELPERS.replace("def upgrade", "from myapp.migrate_tools "
+                                                                "import safe\n\n\ndef upgrade", 1))
+    assert manage("db", "-d", str(migrations_copy), "lint", settings=conf).returncode == 0
+    result = manage("db", "-d", str(migrations_copy), "upgrade", settings=conf)
+    assert result.returncode == 0, result.stderr
+    schema, data, _ = snapshot(database_url)
+    assert schema["user"]["columns"]["plan"][1] is False  # NOT NULL
+    assert {u["plan"] for u in data["user"].values()} == {"free"}  # existing rows backfilled
+    assert any(i[0] == "ix_user_plan" for i in schema["user"]["indexes"])
+    assert any(fk[0] == "fk_user_login_count_role" for fk in schema["user"]["fks"])
+    assert manage("db", "-d", str(migrations_copy), "downgrade", settings=conf).returncode == 0
