@@ -20,8 +20,10 @@ CASES = [
      B + 'batch_op.alter_column("email", existing_type=sa.String(255), type_=sa.String(100))',
      B + 'batch_op.alter_column("email", existing_type=sa.String(255), type_=sa.String(300))'),
     ("enum-values-removed", "sqlite",
-     'op.alter_column("user", "size", existing_type=sa.Enum("s", "l", name="e"), type_=sa.Enum("s", name="e"))',
-     'op.alter_column("user", "size", existing_type=sa.Enum("s", name="e"), type_=sa.Enum("s", "l", name="e"))'),
+     'op.alter_column("user", "size", existing_type=sa.Enum("s", "l", name="e"),'
+     ' type_=sa.Enum("s", name="e"))',
+     'op.alter_column("user", "size", existing_type=sa.Enum("s", name="e"),'
+     ' type_=sa.Enum("s", "l", name="e"))'),
     ("breaks-running-release", "sqlite", 'op.alter_column("user", "email", new_column_name="mail")',
      'op.alter_column("user", "email", existing_type=sa.String(255), comment="the address")'),
     ("not-null-without-default", "sqlite",

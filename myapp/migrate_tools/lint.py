@@ -184,7 +184,8 @@ def _widens_text(old, new):
         return False
     if isinstance(old, sa.String) and isinstance(new, sa.Text):
         return True
-    return (type(old) in (sa.String, sa.VARCHAR, sa.Unicode) and type(new) in (sa.String, sa.VARCHAR, sa.Unicode)
+    plain = (sa.String, sa.VARCHAR, sa.Unicode)
+    return (type(old) in plain and type(new) in plain
             and (new.length or 10**9) >= (old.length or 10**9))
 
 

@@ -38,7 +38,8 @@ def add_not_null_column(table, column, backfill):
     op.execute(f"UPDATE {quoted_table} SET {quoted} = {backfill} WHERE {quoted} IS NULL")
     if _backend() == "postgresql":
         check = f"ck_{table}_{name}_not_null"
-        op.execute(f"ALTER TABLE {quoted_table} ADD CONSTRAINT {check} CHECK ({quoted} IS NOT NULL) NOT VALID")
+        op.execute(f"ALTER TABLE {quoted_table} ADD CONSTRAINT {check}"
+                   f" CHECK ({quoted} IS NOT NULL) NOT VALID")
         op.execute(f"ALTER TABLE {quoted_table} VALIDATE CONSTRAINT {check}")
         op.execute(f"ALTER TABLE {quoted_table} ALTER COLUMN {quoted} SET NOT NULL")
         op.execute(f"ALTER TABLE {quoted_table} DROP CONSTRAINT {check}")
