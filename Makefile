@@ -13,7 +13,7 @@ TESTING := SETTINGS=$(ROOT)/etc/conf/testing.conf
 QMSG    := '$(subst ','\'',$(MSG))'
 
 .DEFAULT_GOAL := help
-.PHONY: help install db newmigration migrate check downgrade server shell test bench clean distclean
+.PHONY: help install db newmigration migrate status check downgrade server shell test clean distclean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -35,6 +35,9 @@ newmigration: $(STAMP) ## write a migration for your model changes: make newmigr
 
 migrate: $(STAMP) ## apply pending migrations to the dev database
 	@$(DEV) $(MANAGE) db upgrade
+
+status: $(STAMP) ## where the dev database stands: pending migrations (linted), last runs, model drift
+	@$(DEV) $(MANAGE) db status
 
 check: $(STAMP) ## fail if the models and the migrations disagree (db check)
 	@$(DEV) $(MANAGE) db check

@@ -178,3 +178,18 @@ def test_downgrade_asks_in_a_terminal(tmp_path, sqlite_url, answer, reverted):
     head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
     now = snapshot(sqlite_url)[2]
     assert (now != [(head,)]) is reverted and run.returncode == (0 if reverted else 1)
+
+
+def test_db_status_exit_codes(cli_runner, conf, database_url):
+    first = ScriptDirectory(str(MIGRATIONS_DIR)).get_base()
+    empty = run(cli_runner, conf, "db", "status")
+    assert empty.exit_code == 1 and "current: none (empty database)" in empty.stdout
+    assert "pending: 2 migration(s)" in empty.stdout
+    assert run(cli_runner, conf, "db", "upgrade", first).exit_code == 0
+    partway = run(cli_runner, conf, "db", "status")
+    assert partway.exit_code == 1 and f"current: {first}" in partway.stdout
+    assert "add login tracking" in partway.stdout and f"upgrade {first}  ok  by " in partway.stdout
+    assert run(cli_runner, conf, "db", "upgrade").exit_code == 0
+    done = run(cli_runner, conf, "db", "status")
+    assert done.exit_code == 0, done.output
+    assert "pending: none" in done.stdout and "models: match the migrations" in done.stdout

@@ -104,3 +104,16 @@ def test_a_mistake_in_a_model_is_one_line_naming_file_and_line(project):
     lines = (project / "myapp/models/role.py").read_text().splitlines()
     line = lines.index("class Role(db.Model:") + 1
     assert f"Error: myapp/models/role.py:{line}: SyntaxError: " in result.stderr
+
+
+def test_make_status_shows_model_drift_and_pending_lint_findings(project):
+    ok(make(project, "db"))
+    assert "models: match the migrations" in ok(make(project, "status"))
+    edit(project / "myapp/models/user.py", "    confirmed_at: Mapped[datetime | None]\n", "")
+    drift = make(project, "status")
+    assert drift.returncode != 0 and "models: differ from the migrations" in drift.stdout
+    written = ok(make(project, "newmigration", "MSG=drop confirmed"))
+    assert "db lint found" in written and "  drop-column  " in written  # linted as written
+    pending = make(project, "status")
+    assert pending.returncode != 0 and "pending: 1 migration(s)" in pending.stdout
+    assert "drop-column  " in pending.stdout and "models: match the migrations" in pending.stdout
