@@ -63,6 +63,7 @@ def test_table_rename_keeps_its_rows(project, database_url):
     ok(make(project, "migrate", env=env))
     schema, data, _ = snapshot(database_url)
     assert "note" not in schema and [r["body"] for r in data["memo"].values()] == ["keep me"]
+    ok(make(project, "check", env=env))
     ok(make(project, "downgrade", env=env))
     assert [r["body"] for r in snapshot(database_url)[1]["note"].values()] == ["keep me"]
 
