@@ -13,7 +13,7 @@ TESTING := SETTINGS=$(ROOT)/etc/conf/testing.conf
 QMSG    := '$(subst ','\'',$(MSG))'
 
 .DEFAULT_GOAL := help
-.PHONY: help install db newmigration migrate status check downgrade server shell test clean distclean
+.PHONY: help install db newmigration migrate status check downgrade server shell test bench clean distclean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -53,6 +53,9 @@ shell: $(STAMP) ## a Python shell with app, db and the models loaded
 
 test: $(STAMP) ## run the test suite (ARGS="-k name" to pick tests)
 	@cd $(ROOT) && $(TESTING) $(PY) -m pytest $(ARGS)
+
+bench: $(STAMP) ## benchmarks against bare Alembic and stock Flask-Migrate -> bench/results.md (slow)
+	@cd $(ROOT) && $(PY) bench/run.py
 
 clean: ## remove the dev database, logs and caches (keeps .venv)
 	rm -rf $(ROOT)/var $(ROOT)/.pytest_cache

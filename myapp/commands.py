@@ -14,12 +14,8 @@ from sqlalchemy.engine import make_url
 
 from .config import masked, shown
 from .extensions import db
-from .migrate_tools import journal, lint, plan
-from .migrate_tools.backup import backup_sqlite
+from .migrate_tools import journal, plan
 from .migrate_tools.connection import migration_engine
-from .migrate_tools.report import describe_operations
-from .migrate_tools.reset import empty_database
-from .migrate_tools.scratch import scratch_database
 
 STARTER_ROLES = {"Admin": "Administrators", "User": "Signed-up users"}
 # Development accounts only: `db reset` refuses to run on non-disposable configs.
@@ -83,6 +79,8 @@ def _safeguarded(migrate_command, upgrade):
             if not upgrade:
                 _confirm_downgrade(scripts, destination, yes)
             if scripts and cfg["MIGRATION_BACKUPS"]:
+                from .migrate_tools.backup import backup_sqlite
+
                 direction = "upgrade" if upgrade else "downgrade"
                 copy = backup_sqlite(cfg["SQLALCHEMY_DATABASE_URI"], cfg["MIGRATION_BACKUP_DIR"],
                                      f"before-{direction}")
@@ -146,6 +144,8 @@ def db_help(ctx):
 @with_appcontext
 def db_reset(no_seed):
     """Throw the database away, rebuild it from the migrations, add starter data."""
+    from .migrate_tools.reset import empty_database
+
     require_disposable("reset the database")
     empty_database(current_app.config["SQLALCHEMY_DATABASE_URI"])
     alembic_command.upgrade(_alembic_config(), "head")
@@ -176,6 +176,9 @@ def _rename_answerer(mode):
 @with_appcontext
 def db_newmigration(message, renames):
     """Write a migration for the model changes, compared on a scratch database."""
+    from .migrate_tools.report import describe_operations
+    from .migrate_tools.scratch import scratch_database
+
     if not message.strip():
         raise click.UsageError('give a summary: db newmigration -m "add login tracking"')
     config = _alembic_config(autogenerate=True)
@@ -241,6 +244,8 @@ def db_repair(revision):
 
 def lint_findings(scripts):
     """Lint findings for `scripts`, judged for the config's database and the current models."""
+    from .migrate_tools import lint
+
     backend = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name()
     mapped = {t.name: set(t.c.keys()) for t in db.metadata.tables.values()}
     return [f for script in scripts for f in lint.lint_script(script, backend, mapped)]
@@ -302,6 +307,8 @@ def db_status():
 
 def _models_differ():
     """Whether the models differ from the schema the migrations build (on a scratch database)."""
+    from .migrate_tools.scratch import scratch_database
+
     config = _alembic_config()
     config.cmd_opts.quiet = True  # the verdict is ours to print
     with scratch_database(current_app.config["SQLALCHEMY_DATABASE_URI"],

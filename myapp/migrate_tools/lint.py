@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 ANY, PG, MY = None, "postgresql", "mysql"
 
@@ -56,7 +55,6 @@ DATA_CHANGE = re.compile(r"^\s*(UPDATE|DELETE)\b", re.I)
 SCHEMA_OPS = {"create_table", "drop_table", "add_column", "drop_column", "alter_column",
               "create_index", "drop_index", "create_foreign_key", "create_unique_constraint",
               "create_check_constraint", "drop_constraint", "rename_table"}
-TYPES = {"sa": sa, "sqlalchemy": sa, "postgresql": postgresql, "mysql": mysql, "sqlite": sqlite}
 
 
 @dataclass(frozen=True)
@@ -221,8 +219,11 @@ def _type(node):
     """The SQLAlchemy type a type expression in a migration stands for (None if unreadable)."""
     if node is None:
         return None
+    from sqlalchemy.dialects import mysql, postgresql, sqlite  # only when a type must be read
+
+    names = {"sa": sa, "sqlalchemy": sa, "postgresql": postgresql, "mysql": mysql, "sqlite": sqlite}
     try:
-        value = eval(compile(ast.Expression(node), "<type>", "eval"), {"__builtins__": {}}, dict(TYPES))
+        value = eval(compile(ast.Expression(node), "<type>", "eval"), {"__builtins__": {}}, names)
     except Exception:
         return None
     return value() if isinstance(value, type) else value
