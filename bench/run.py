@@ -278,21 +278,7 @@ def big_table_run(work, folder, rows, compare):
 
 # --- 4. writer stall on servers -------------------------------------------------------
 
-NAIVE = '''revision = "stall1"
-down_revision = None
-from alembic import op
-import sqlalchemy as sa
-
-
-def upgrade():
-    op.add_column("big", sa.Column("d", sa.Integer, server_default="0"))
-    op.create_index("ix_big_a", "big", ["a"])
-
-
-def downgrade():
-    pass
-'''
-CLEAN = '''revision = "stall1"
+STALL = '''revision = "stall1"
 down_revision = None
 from alembic import op
 import sqlalchemy as sa
@@ -301,12 +287,14 @@ from myapp.migrate_tools import safe
 
 def upgrade():
     op.add_column("big", sa.Column("d", sa.Integer, server_default="0"))
-    safe.create_index("ix_big_a", "big", ["a"])
+    {index}("ix_big_a", "big", ["a"])
 
 
 def downgrade():
     pass
 '''
+NAIVE = STALL.format(index="op.create_index")  # what autogenerate writes
+CLEAN = STALL.format(index="safe.create_index")  # lint-clean: CONCURRENTLY on PostgreSQL
 
 
 def writer_stall(work, backend, admin_url):
