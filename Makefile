@@ -13,7 +13,7 @@ TESTING := SETTINGS=$(ROOT)/etc/conf/testing.conf
 QMSG    := '$(subst ','\'',$(MSG))'
 
 .DEFAULT_GOAL := help
-.PHONY: help install db newmigration migrate status check downgrade server shell test bench clean distclean
+.PHONY: help install db newmigration migrate status check downgrade server shell test fuzz bench clean distclean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -53,6 +53,9 @@ shell: $(STAMP) ## a Python shell with app, db and the models loaded
 
 test: $(STAMP) ## run the test suite (ARGS="-k name" to pick tests)
 	@cd $(ROOT) && $(TESTING) $(PY) -m pytest $(ARGS)
+
+fuzz: $(STAMP) ## random model histories through newmigration (EXAMPLES=500 for a long campaign)
+	@cd $(ROOT) && FUZZ=1 FUZZ_EXAMPLES=$(or $(EXAMPLES),25) $(TESTING) $(PY) -m pytest tests/fuzz $(ARGS)
 
 bench: $(STAMP) ## benchmarks against bare Alembic and stock Flask-Migrate -> bench/results.md (slow)
 	@cd $(ROOT) && $(PY) bench/run.py

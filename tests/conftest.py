@@ -34,9 +34,14 @@ BACKENDS = ["sqlite", *SERVERS]
 RUN_PREFIX = f"myapp_test_{os.getpid()}_{secrets.token_hex(3)}_"
 
 
+# The property-based campaign runs with `make fuzz` (FUZZ=1), not with every `make test`.
+collect_ignore = [] if os.environ.get("FUZZ") else ["fuzz"]
+
+
 def pytest_configure(config):
     # Deprecations surface as failures, not as noise.
     config.addinivalue_line("filterwarnings", "error")
+    config.addinivalue_line("markers", "fuzz: property-based model evolution (make fuzz)")
 
 
 def server_url(backend):

@@ -66,12 +66,15 @@ def fill(connection, count=2):
             continue
         start = connection.execute(select(func.count()).select_from(table)).scalar()
         for n in range(start, start + count):
-            values = {}
+            values, combined = {}, 1
             for column in table.columns:
                 if column.foreign_keys:
+                    # Walk the combinations of referred rows, so an association table's
+                    # composite key stays unique.
                     fk = next(iter(column.foreign_keys))
                     referred = connection.execute(select(fk.column)).scalars().all()
-                    values[column.name] = referred[n % len(referred)] if referred else None
+                    values[column.name] = referred[(n // combined) % len(referred)] if referred else None
+                    combined *= max(1, len(referred))
                 elif column.primary_key and isinstance(column.type, types.Integer):
                     continue  # autoincrement
                 else:
@@ -80,7 +83,9 @@ def fill(connection, count=2):
 
 
 def _value(type_, label, n):
-    """A distinct value of the column's type (unique per n)."""
+    """A distinct value of the column's type (unique per n; an Enum cycles through its values)."""
+    if isinstance(type_, types.Enum) and type_.enums:
+        return type_.enums[n % len(type_.enums)]
     try:
         python = type_.python_type
     except NotImplementedError:
