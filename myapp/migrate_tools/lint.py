@@ -80,7 +80,7 @@ class Call:
     text: str
 
     def keyword(self, name):
-        return next((k.value for k in self.node.keywords if k.arg == name), None)
+        return _keyword(self.node, name)
 
 
 def lint_script(script, backend, mapped_columns):

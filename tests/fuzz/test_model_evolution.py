@@ -24,6 +24,7 @@ from myapp.migrate_tools.compare import compare_server_default
 
 from .. import dbstate
 from ..conftest import TESTING_CONF, new_database
+from ..conftest import snapshot as conftest_snapshot
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
 KINDS = ["string", "int", "bigint", "numeric", "text", "bool", "date", "datetime", "enum"]
@@ -226,12 +227,8 @@ def invoke(app, *args):
 
 
 def snapshot(url):
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    try:
-        with engine.begin() as connection:
-            return dbstate.schema(connection), dbstate.rows(connection)
-    finally:
-        engine.dispose()
+    """Schema and rows (conftest's snapshot, without the version)."""
+    return conftest_snapshot(url)[:2]
 
 
 def fill(url):
