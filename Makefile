@@ -13,7 +13,7 @@ TESTING := SETTINGS=$(ROOT)/etc/conf/testing.conf
 QMSG    := '$(subst ','\'',$(MSG))'
 
 .DEFAULT_GOAL := help
-.PHONY: help install db newmigration migrate status check downgrade server shell test fuzz bench clean distclean
+.PHONY: help install db newmigration migrate status check downgrade server shell test fuzz scaffold bench clean distclean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -54,8 +54,15 @@ shell: $(STAMP) ## a Python shell with app, db and the models loaded
 test: $(STAMP) ## run the test suite (ARGS="-k name" to pick tests)
 	@cd $(ROOT) && $(TESTING) $(PY) -m pytest $(ARGS)
 
-fuzz: $(STAMP) ## random model histories through newmigration (EXAMPLES=500 for a long campaign)
-	@cd $(ROOT) && FUZZ=1 FUZZ_EXAMPLES=$(or $(EXAMPLES),25) $(TESTING) $(PY) -m pytest tests/fuzz $(ARGS)
+fuzz: $(STAMP) ## random model histories through newmigration, every backend (EXAMPLES=500, SEED=n)
+	@cd $(ROOT) && seed=$${SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')} && \
+	echo "fuzz: $(or $(EXAMPLES),200) examples per backend, seed $$seed (rerun it: make fuzz SEED=$$seed)" && \
+	FUZZ_EXAMPLES=$(or $(EXAMPLES),200) $(TESTING) $(PY) -m pytest tests/fuzz \
+		--hypothesis-seed=$$seed --hypothesis-show-statistics $(ARGS)
+
+scaffold: $(STAMP) ## start a new project from this one: NAME=blog DEST=../blog [BARE=1]
+	@test -n "$(NAME)" -a -n "$(DEST)" || { echo 'usage: make scaffold NAME=blog DEST=../blog [BARE=1]' >&2; exit 2; }
+	@$(ROOT)/bin/scaffold "$(NAME)" "$(DEST)" $(if $(BARE),--bare)
 
 bench: $(STAMP) ## benchmarks against bare Alembic and stock Flask-Migrate -> bench/results.md (slow)
 	@cd $(ROOT) && $(PY) bench/run.py

@@ -17,9 +17,6 @@ from .extensions import db
 from .migrate_tools import journal, plan
 from .migrate_tools.connection import migration_engine
 
-STARTER_ROLES = {"Admin": "Administrators", "User": "Signed-up users"}
-# Development accounts only: `db reset` refuses to run on non-disposable configs.
-STARTER_USERS = [("guest@example.com", "guest", "User"), ("admin@example.com", "admin", "Admin")]
 
 
 def _announce(directory, x_arg):
@@ -150,9 +147,7 @@ def db_reset(no_seed):
     empty_database(current_app.config["SQLALCHEMY_DATABASE_URI"])
     alembic_command.upgrade(_alembic_config(), "head")
     if not no_seed:
-        add_starter_data()
-        click.echo(f"starter data: roles {', '.join(STARTER_ROLES)};"
-                   f" users {', '.join(u for u, _, _ in STARTER_USERS)}")
+        _add_starter_data()
 
 
 def _rename_answerer(mode):
@@ -322,30 +317,17 @@ def _models_differ():
     return False
 
 
-def add_starter_data():
-    """Add the starter roles and users, leaving any that exist alone."""
-    from .models import Role, User
+def _add_starter_data():
+    from .models import add_starter_data
 
-    roles = {}
-    for name, description in STARTER_ROLES.items():
-        roles[name] = db.session.scalar(db.select(Role).filter_by(name=name))
-        if roles[name] is None:
-            roles[name] = Role(name=name, description=description)
-            db.session.add(roles[name])
-    for email, password, role in STARTER_USERS:
-        if db.session.scalar(db.select(User).filter_by(email=email)) is None:
-            user = User(email=email, roles=[roles[role]])
-            user.set_password(password)
-            db.session.add(user)
-    db.session.commit()
+    click.echo(f"starter data: {add_starter_data(db.session)}")
 
 
 @click.command("seed")
 @with_appcontext
 def seed_command():
-    """Add the starter roles and users to the database."""
-    add_starter_data()
-    click.echo("starter data added")
+    """Add the starter data (models/starter.py) to the database."""
+    _add_starter_data()
 
 
 def _serve(ctx, host):

@@ -34,14 +34,24 @@ BACKENDS = ["sqlite", *SERVERS]
 RUN_PREFIX = f"myapp_test_{os.getpid()}_{secrets.token_hex(3)}_"
 
 
-# The property-based campaign runs with `make fuzz` (FUZZ=1), not with every `make test`.
-collect_ignore = [] if os.environ.get("FUZZ") else ["fuzz"]
+# Tests marked example_domain use the example models and their migrations; a project started
+# with `bin/scaffold --bare` has neither, and leaves them out (saying so).
+EXAMPLE_DOMAIN = (ROOT / "myapp" / "models" / "user.py").exists()
 
 
 def pytest_configure(config):
     # Deprecations surface as failures, not as noise.
     config.addinivalue_line("filterwarnings", "error")
-    config.addinivalue_line("markers", "fuzz: property-based model evolution (make fuzz)")
+    config.addinivalue_line("markers", "example_domain: needs the example models and migrations")
+
+
+def pytest_collection_modifyitems(config, items):
+    if EXAMPLE_DOMAIN:
+        return
+    left_out = [item for item in items if item.get_closest_marker("example_domain")]
+    if left_out:
+        items[:] = [item for item in items if item not in left_out]
+        config.hook.pytest_deselected(items=left_out)
 
 
 def server_url(backend):

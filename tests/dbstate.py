@@ -26,6 +26,7 @@ def schema(connection):
                               for u in insp.get_unique_constraints(table)),
             "indexes": sorted((i["name"], tuple(i["column_names"]), bool(i["unique"]))
                               for i in insp.get_indexes(table)),
+            "checks": sorted(c["name"] for c in insp.get_check_constraints(table)),
         }
     return result
 
@@ -52,9 +53,21 @@ def kept(before, after):
     for table, table_rows in before.items():
         for pk, row in table_rows.items():
             now = after.get(table, {}).get(pk)
-            if now is None or any(now[c] != v for c, v in row.items() if c in now):
+            if now is None or any(not _same(now[c], v) for c, v in row.items() if c in now):
                 missing.append((table, pk, row, now))
     return missing
+
+
+def _same(a, b):
+    """Equal values; a date equals the datetime at its midnight (a column whose type changed
+    between Date and DateTime)."""
+    return _as_datetime(a) == _as_datetime(b)
+
+
+def _as_datetime(value):
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return datetime.datetime.combine(value, datetime.time())
+    return value
 
 
 def fill(connection, count=2):

@@ -1,4 +1,5 @@
 """Autogenerate is right on every backend: types, server defaults, constraints, enums."""
+import pytest
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.pool import NullPool
 
@@ -51,6 +52,7 @@ def generate_and_apply(project, env, message, *expected):
     return out
 
 
+@pytest.mark.example_domain
 def test_types_defaults_constraints_and_enums(project, database_url, backend):
     env = {"DEV_DATABASE_URL": database_url}
     ok(make(project, "db", env=env))

@@ -65,6 +65,7 @@ def test_unknown_revision(tmp_path, database_url):
     assert_one_line_error(result, "Can't locate revision identified by 'abc123'")
 
 
+@pytest.mark.example_domain
 def test_multiple_heads(tmp_path, database_url, migrations_copy):
     conf = write_conf(tmp_path / "a.conf", database_url)
     base = ScriptDirectory(str(migrations_copy)).get_base()
@@ -81,6 +82,7 @@ def test_multiple_heads(tmp_path, database_url, migrations_copy):
      "NameError: name 'undefined_name' is not defined"),
     ("def upgrade(:\n    pass\n", "SyntaxError: "),
 ])
+@pytest.mark.example_domain
 def test_broken_migration_file_names_file_and_line(tmp_path, database_url, migrations_copy,
                                                     body, fragment):
     conf = write_conf(tmp_path / "a.conf", database_url)

@@ -3,6 +3,7 @@ import os
 import sqlite3
 import subprocess
 
+import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 from click.testing import CliRunner
@@ -27,10 +28,12 @@ def revisions():
     return list(reversed(list(ScriptDirectory(str(MIGRATIONS_DIR)).walk_revisions())))
 
 
+@pytest.mark.example_domain
 def test_single_head():
     assert len(ScriptDirectory(str(MIGRATIONS_DIR)).get_heads()) == 1
 
 
+@pytest.mark.example_domain
 def test_upgrade_from_empty_to_head(app):
     with app.app_context():
         command.upgrade(alembic_config(), "head")
@@ -102,6 +105,7 @@ def run_sql_with_client(url, sql):
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.example_domain
 def test_offline_sql_builds_the_same_schema_as_online(app, backend, database_url, tmp_path):
     with app.app_context():
         command.upgrade(alembic_config(), "head")
@@ -137,6 +141,7 @@ def downgrade():
 '''
 
 
+@pytest.mark.example_domain
 def test_offline_sql_covers_batch_rebuilds_both_ways(backend, tmp_path, migrations_copy):
     """--sql up and down, batch table rebuilds included, run by the backend's own client."""
     add_migration(migrations_copy, "jjjj0001", BATCH)

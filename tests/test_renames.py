@@ -1,4 +1,6 @@
 """Rename detection in newmigration: answer one question, keep the data."""
+import pytest
+
 from .conftest import edit, insert, make, ok, snapshot
 
 NOTE = '''"""Note: a table to rename."""
@@ -16,6 +18,7 @@ class Note(db.Model):
 '''
 
 
+@pytest.mark.example_domain
 def test_column_rename_keeps_every_row(project, database_url):
     env = {"DEV_DATABASE_URL": database_url}
     ok(make(project, "db", env=env))
@@ -37,6 +40,7 @@ def test_column_rename_keeps_every_row(project, database_url):
     assert back == before
 
 
+@pytest.mark.example_domain
 def test_without_a_terminal_the_answer_is_no_with_a_hint(project, sqlite_url):
     env = {"DEV_DATABASE_URL": sqlite_url}
     ok(make(project, "db", env=env))
@@ -47,6 +51,7 @@ def test_without_a_terminal_the_answer_is_no_with_a_hint(project, sqlite_url):
     assert "  drop column user.last_login_ip" in out and "  add column user.last_seen_ip" in out
 
 
+@pytest.mark.example_domain
 def test_table_rename_keeps_its_rows(project, database_url):
     env = {"DEV_DATABASE_URL": database_url}
     ok(make(project, "db", env=env))
@@ -68,6 +73,7 @@ def test_table_rename_keeps_its_rows(project, database_url):
     assert [r["body"] for r in snapshot(database_url)[1]["note"].values()] == ["keep me"]
 
 
+@pytest.mark.example_domain
 def test_in_a_terminal_newmigration_asks(project, sqlite_url):
     import os
     import pty

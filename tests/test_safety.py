@@ -58,6 +58,7 @@ def journal_rows(url):
     return query(url, "SELECT revision, direction, status FROM migration_journal ORDER BY id")
 
 
+@pytest.mark.example_domain
 def test_a_failing_migration_changes_nothing_and_earlier_ones_stay(db, database_url, backend):
     migrations, conf = db
     add_migration(migrations, "aaaa0001", GOOD)
@@ -112,6 +113,7 @@ def downgrade():
 '''
 
 
+@pytest.mark.example_domain
 def test_two_upgrades_at_once_apply_each_migration_once(db, database_url):
     migrations, conf = db
     add_migration(migrations, "bbbb0001", SLOW)
@@ -142,6 +144,7 @@ def downgrade():
 '''
 
 
+@pytest.mark.example_domain
 def test_sigkill_mid_migration_then_the_rerun_succeeds(db, database_url, backend, tmp_path):
     migrations, conf = db
     add_migration(migrations, "cccc0001", HANG)
@@ -181,6 +184,7 @@ def downgrade():
 '''
 
 
+@pytest.mark.example_domain
 def test_an_edited_applied_migration_stops_upgrade_and_check(db, database_url):
     migrations, conf = db
     path = add_migration(migrations, "dddd0001", DATA)
@@ -280,6 +284,7 @@ def test_a_busy_table_makes_the_migration_fail_fast(server, tmp_path, migrations
         cleanup()
 
 
+@pytest.mark.example_domain
 def test_db_journal_lists_runs_newest_first(db, database_url):
     migrations, conf = db
     reset_head = ScriptDirectory(str(migrations)).get_current_head()
@@ -308,6 +313,7 @@ def test_dry_run_prints_timed_statements_and_changes_nothing(db, database_url, b
     assert snapshot(database_url) == before
 
 
+@pytest.mark.example_domain
 def test_sqlite_backup_before_migrating_a_non_disposable_database(tmp_path, sqlite_url, migrations_copy):
     backups = tmp_path / "backups"
     extra = f"MIGRATION_BACKUP_DIR = {str(backups)!r}\n"
@@ -340,6 +346,7 @@ def downgrade():
 '''
 
 
+@pytest.mark.example_domain
 def test_sqlite_migration_that_leaves_a_dangling_foreign_key_is_rolled_back(tmp_path, sqlite_url,
                                                                             migrations_copy):
     conf = write_conf(tmp_path / "fk.conf", sqlite_url)

@@ -2,6 +2,8 @@
 import datetime
 import re
 
+import pytest
+
 from .conftest import edit, insert, make, ok, snapshot
 
 
@@ -11,6 +13,7 @@ def test_make_help_lists_the_targets(project):
         assert re.search(rf"^  make {target} +\S", out, re.M), target
 
 
+@pytest.mark.example_domain
 def test_edit_model_newmigration_migrate_check_downgrade_upgrade(project, database_url):
     """On each backend, as the dev database (DEV_DATABASE_URL), with rows kept throughout."""
     versions = project / "myapp" / "migrations" / "versions"
@@ -96,6 +99,7 @@ def test_newmigration_without_msg_says_how(project):
     assert 'usage: make newmigration MSG="add login tracking"' in result.stderr
 
 
+@pytest.mark.example_domain
 def test_a_mistake_in_a_model_is_one_line_naming_file_and_line(project):
     ok(make(project, "db"))
     edit(project / "myapp/models/role.py", "class Role(db.Model):", "class Role(db.Model:")
@@ -106,6 +110,7 @@ def test_a_mistake_in_a_model_is_one_line_naming_file_and_line(project):
     assert f"Error: myapp/models/role.py:{line}: SyntaxError: " in result.stderr
 
 
+@pytest.mark.example_domain
 def test_make_status_shows_model_drift_and_pending_lint_findings(project):
     ok(make(project, "db"))
     assert "models: match the migrations" in ok(make(project, "status"))

@@ -32,28 +32,53 @@ def _signature(column, dialect):
 
 def _columns(script, dialect, answer):
     for table_ops in [o for o in script.upgrade_ops.ops if isinstance(o, ops.ModifyTableOps)]:
-        table = table_ops.table_name
-        drops = [o for o in table_ops.ops if isinstance(o, ops.DropColumnOp)]
-        adds = [o for o in table_ops.ops if isinstance(o, ops.AddColumnOp)]
-        for drop in drops:
-            old = drop.to_column()
-            match = next((a for a in adds if _signature(a.column, dialect) == _signature(old, dialect)), None)
-            if match is None or not answer(f"{table}.{old.name}", f"{table}.{match.column.name}"):
-                continue
-            adds.remove(match)
-            new = match.column
-            _replace(table_ops, [drop, match], ops.AlterColumnOp(
-                table, old.name, modify_name=new.name, existing_type=new.type,
-                existing_nullable=new.nullable, existing_server_default=new.server_default,
-                schema=table_ops.schema))
-            for down_ops in script.downgrade_ops.ops:
-                if isinstance(down_ops, ops.ModifyTableOps) and down_ops.table_name == table:
-                    undo = [o for o in down_ops.ops
-                            if (isinstance(o, ops.DropColumnOp) and o.column_name == new.name)
-                            or (isinstance(o, ops.AddColumnOp) and o.column.name == old.name)]
-                    _replace(down_ops, undo, ops.AlterColumnOp(
-                        table, new.name, modify_name=old.name, existing_type=old.type,
-                        existing_nullable=old.nullable, schema=down_ops.schema))
+        _rename_columns(script, table_ops, dialect, answer)
+    for container in (script.upgrade_ops, script.downgrade_ops):
+        for table_ops in [o for o in container.ops if isinstance(o, ops.ModifyTableOps)]:
+            _create_after_renames(container, table_ops)
+
+
+def _rename_columns(script, table_ops, dialect, answer):
+    table = table_ops.table_name
+    drops = [o for o in table_ops.ops if isinstance(o, ops.DropColumnOp)]
+    adds = [o for o in table_ops.ops if isinstance(o, ops.AddColumnOp)]
+    for drop in drops:
+        old = drop.to_column()
+        match = next((a for a in adds if _signature(a.column, dialect) == _signature(old, dialect)), None)
+        if match is None or not answer(f"{table}.{old.name}", f"{table}.{match.column.name}"):
+            continue
+        adds.remove(match)
+        new = match.column
+        _replace(table_ops, [drop, match], ops.AlterColumnOp(
+            table, old.name, modify_name=new.name, existing_type=new.type,
+            existing_nullable=new.nullable, existing_server_default=new.server_default,
+            schema=table_ops.schema))
+        for down_ops in script.downgrade_ops.ops:
+            if isinstance(down_ops, ops.ModifyTableOps) and down_ops.table_name == table:
+                undo = [o for o in down_ops.ops
+                        if (isinstance(o, ops.DropColumnOp) and o.column_name == new.name)
+                        or (isinstance(o, ops.AddColumnOp) and o.column.name == old.name)]
+                _replace(down_ops, undo, ops.AlterColumnOp(
+                    table, new.name, modify_name=old.name, existing_type=old.type,
+                    existing_nullable=old.nullable, schema=down_ops.schema))
+
+
+# Constraints and indexes are created in a second batch after a column rename: SQLite's batch
+# rebuild keys the renamed column by its old name, and silently leaves out a constraint that
+# names the new one in the same batch (alembic.operations.batch, _transfer_elements_to_new_table).
+CREATES = (ops.AddConstraintOp, ops.CreateIndexOp)
+
+
+def _create_after_renames(container, table_ops):
+    """Move the creates of a table's ops that renames a column into a batch of their own."""
+    if not any(isinstance(o, ops.AlterColumnOp) and o.modify_name for o in table_ops.ops):
+        return
+    creates = [o for o in table_ops.ops if isinstance(o, CREATES)]
+    if not creates:
+        return
+    table_ops.ops = [o for o in table_ops.ops if not isinstance(o, CREATES)]
+    container.ops.insert(container.ops.index(table_ops) + 1, ops.ModifyTableOps(
+        table_ops.table_name, creates, schema=table_ops.schema))
 
 
 def _tables(script, dialect, answer):
