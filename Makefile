@@ -60,7 +60,7 @@ fuzz: $(STAMP) ## random model histories through newmigration, every backend (EX
 	FUZZ_EXAMPLES=$(or $(EXAMPLES),200) $(TESTING) $(PY) -m pytest tests/fuzz \
 		--hypothesis-seed=$$seed --hypothesis-show-statistics $(ARGS)
 
-scaffold: $(STAMP) ## start a new project from this one: NAME=blog DEST=../blog [BARE=1]
+scaffold: ## start a new project from this one: NAME=blog DEST=../blog [BARE=1]
 	@test -n "$(NAME)" -a -n "$(DEST)" || { echo 'usage: make scaffold NAME=blog DEST=../blog [BARE=1]' >&2; exit 2; }
 	@$(ROOT)/bin/scaffold "$(NAME)" "$(DEST)" $(if $(BARE),--bare)
 

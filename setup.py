@@ -19,6 +19,6 @@ setup(
     extras_require={
         "postgresql": ["psycopg[binary]>=3.1,<4"],
         "mysql": ["PyMySQL>=1.1,<2"],
-        "test": ["pytest>=8", "hypothesis>=6.100"],
+        "test": ["pytest>=8", "hypothesis>=6.100", "selenium>=4.20,<5"],
     },
 )

@@ -4,7 +4,7 @@ from flask import Flask
 
 def create_app(settings=None, overrides=None):
     """Create the app from the config file `settings` (default: $SETTINGS), then `overrides`."""
-    from . import commands, config, extensions, views
+    from . import commands, config, extensions, pending, views
 
     app = Flask(__name__)
     config.load(app, settings, overrides)
@@ -12,5 +12,6 @@ def create_app(settings=None, overrides=None):
     from . import models  # noqa: F401  (register the models on db.metadata)
 
     app.register_blueprint(views.bp)
+    pending.init_app(app)  # DEBUG only: a page instead of every page while migrations are pending
     commands.init_app(app)
     return app

@@ -81,4 +81,7 @@ def _close_connections(app):
                 engine.dispose()
 
 
-cli = ManageGroup(create_app=create_app, help="myapp's commands; `db help` lists the db commands.")
+# set_debug_flag=False: the config's DEBUG decides, not FLASK_DEBUG (FlaskGroup would set
+# app.debug from it, so DEBUG = True in dev.conf had no effect on `make server`).
+cli = ManageGroup(create_app=create_app, set_debug_flag=False,
+                  help="myapp's commands; `db help` lists the db commands.")

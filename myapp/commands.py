@@ -1,5 +1,6 @@
 """App commands (starter data, servers) and the db commands that Flask-Migrate lacks."""
 import contextlib
+import os
 import sys
 from pathlib import Path
 
@@ -27,7 +28,7 @@ def _announce(directory, x_arg):
                err=True)
 
 
-def _alembic_config(autogenerate=False):
+def alembic_config(autogenerate=False):
     """Flask-Migrate's Alembic config for this app (honours `db -d DIRECTORY`)."""
     opts = ["autogenerate"] if autogenerate else None
     return current_app.extensions["migrate"].migrate.get_config(g.get("directory"), opts=opts)
@@ -43,7 +44,7 @@ def require_disposable(action):
 
 
 def _script_directory():
-    return ScriptDirectory.from_config(_alembic_config())
+    return ScriptDirectory.from_config(alembic_config())
 
 
 @contextlib.contextmanager
@@ -145,7 +146,7 @@ def db_reset(no_seed):
 
     require_disposable("reset the database")
     empty_database(current_app.config["SQLALCHEMY_DATABASE_URI"])
-    alembic_command.upgrade(_alembic_config(), "head")
+    alembic_command.upgrade(alembic_config(), "head")
     if not no_seed:
         _add_starter_data()
 
@@ -176,7 +177,7 @@ def db_newmigration(message, renames):
 
     if not message.strip():
         raise click.UsageError('give a summary: db newmigration -m "add login tracking"')
-    config = _alembic_config(autogenerate=True)
+    config = alembic_config(autogenerate=True)
     config.cmd_opts.quiet = True  # we report the new file ourselves
     config.attributes["rename_answer"] = _rename_answerer(renames)
     cfg = current_app.config
@@ -304,7 +305,7 @@ def _models_differ():
     """Whether the models differ from the schema the migrations build (on a scratch database)."""
     from .migrate_tools.scratch import scratch_database
 
-    config = _alembic_config()
+    config = alembic_config()
     config.cmd_opts.quiet = True  # the verdict is ours to print
     with scratch_database(current_app.config["SQLALCHEMY_DATABASE_URI"],
                           current_app.config.get("SCRATCH_DATABASE_URL")) as scratch_url:
@@ -333,6 +334,7 @@ def seed_command():
 def _serve(ctx, host):
     """Flask's `run` command on `host`, at the config's PORT, reloading in DEBUG."""
     debug = current_app.debug
+    os.environ["FLASK_DEBUG"] = "1" if debug else "0"  # so Flask's banner says what runs
     ctx.invoke(run_command, host=host, port=current_app.config["PORT"], reload=debug, debugger=debug)
 
 

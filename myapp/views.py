@@ -22,7 +22,7 @@ INDEX = """<!doctype html>
 """
 
 
-def _state():
+def database_state():
     """The database's migration state, or the error that stopped us reading it."""
     try:
         with db.engine.connect() as connection:
@@ -33,13 +33,13 @@ def _state():
 
 @bp.route("/")
 def index():
-    state, error = _state()
+    state, error = database_state()
     return render_template_string(INDEX, name=current_app.config["APP_NAME"], state=state, error=error)
 
 
 @bp.route("/healthz")
 def healthz():
-    state, error = _state()
+    state, error = database_state()
     if error:
         return jsonify(status="error", error=error), 503
     return jsonify(

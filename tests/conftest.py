@@ -46,9 +46,11 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
+    config.example_domain_left_out = 0
     if EXAMPLE_DOMAIN:
         return
     left_out = [item for item in items if item.get_closest_marker("example_domain")]
+    config.example_domain_left_out = len(left_out)
     if left_out:
         items[:] = [item for item in items if item not in left_out]
         config.hook.pytest_deselected(items=left_out)
@@ -126,6 +128,10 @@ def pytest_terminal_summary(terminalreporter):
                    for b in BACKENDS if any(counts[b, o] for o in OUTCOMES)]
     if per_backend:
         terminalreporter.write_line(f"tests per backend: {'; '.join(per_backend)}")
+    if not EXAMPLE_DOMAIN:
+        left_out = getattr(terminalreporter.config, "example_domain_left_out", 0)
+        terminalreporter.write_line(f"{left_out} tests of the example domain left out: this project"
+                                    " has no example models")
 
 
 def pytest_sessionfinish(session):

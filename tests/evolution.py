@@ -40,6 +40,7 @@ class Col:
     values: tuple = ("a", "b")
     check: bool = False  # CHECK (column >= 0), named <column>_nonneg
     may_be_null: bool = True  # rows may hold NULL here (added to a table with rows, no default)
+    repeated: bool = False  # rows hold the same value here (added to a table with rows, with a default)
 
 
 @dataclass

@@ -1,10 +1,12 @@
 """The db commands we add (reset, newmigration, help), the banner, and the guards."""
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -137,14 +139,17 @@ def test_shell_preloads_app_db_and_models(app):
 
 
 @pytest.mark.example_domain
-def test_runserver_serves_on_the_configured_port(tmp_path, sqlite_url):
+@pytest.mark.parametrize("debug", [True, False])
+def test_runserver_serves_on_the_configured_port_in_the_configs_debug_mode(tmp_path, sqlite_url, debug):
+    """The config's DEBUG rules (not FLASK_DEBUG): with it, pending migrations get their page."""
     with socket.socket() as s:  # a free port for this test
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    conf = write_conf(tmp_path / "s.conf", sqlite_url, extra=f"PORT = {port}\n")
-    env = {**os.environ, "SETTINGS": str(conf)}
+    conf = write_conf(tmp_path / "s.conf", sqlite_url, extra=f"PORT = {port}\nDEBUG = {debug}\n")
+    env = {**{k: v for k, v in os.environ.items() if k != "FLASK_DEBUG"}, "SETTINGS": str(conf)}
+    # A session of its own: with DEBUG the reloader runs the server in a child process.
     server = subprocess.Popen([sys.executable, str(ROOT / "bin/manage.py"), "runserver"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -156,8 +161,14 @@ def test_runserver_serves_on_the_configured_port(tmp_path, sqlite_url):
                 assert server.poll() is None and time.monotonic() < deadline, "server did not start"
                 time.sleep(0.1)
         assert body["status"] == "pending" and body["revision"] is None
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
+                status, page = r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            status, page = e.code, e.read().decode()
+        assert (status, "migrations pending" in page) == ((503, True) if debug else (200, False))
     finally:
-        server.terminate()
+        os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=10)
 
 

@@ -77,9 +77,10 @@ def add_column(spec, data):
     else:
         default = kind in DEFAULTS and data.draw(st.booleans())
         # NOT NULL only with a default: existing rows need a value (Alembic and every backend);
-        # without one the rows already in the table hold NULL here.
+        # without one the rows already in the table hold NULL here, with one they share it.
         col = Col(kind, default=default, nullable=not (default and data.draw(st.booleans())),
-                  may_be_null=not default, check=kind in CHECKED and data.draw(st.booleans()))
+                  may_be_null=not default, repeated=default,
+                  check=kind in CHECKED and data.draw(st.booleans()))
     new[table].columns[name] = col
     return new
 
@@ -146,7 +147,7 @@ def toggle(spec, data):
     if table is None:
         return None
     col = spec[table].columns[column]
-    what = data.draw(st.sampled_from(["nullable", "default", "unique", "index", "check"]))
+    what = data.draw(st.sampled_from(["nullable", "default", "unique", "index", "check", "fk"]))
     if what == "nullable":
         if col.nullable and col.may_be_null:
             return None  # NOT NULL on a column whose rows may hold NULL fails, rightly
@@ -156,13 +157,19 @@ def toggle(spec, data):
             return None
         col = replace(col, default=not col.default)
     elif what == "unique":
-        if col.kind in ("bool", "enum") or col.fk:
-            return None  # two values cannot be unique over many rows
+        if col.kind in ("bool", "enum") or col.fk or col.repeated:
+            return None  # two values, or rows that share the default, cannot be unique
         col = replace(col, unique=not col.unique)
     elif what == "check":
         if col.kind not in CHECKED:
             return None
         col = replace(col, check=not col.check)
+    elif what == "fk":
+        # Only dropped: a new foreign key on a column that holds values fails unless every
+        # value has its row, which is the data's business (the column's rows are random).
+        if not col.fk:
+            return None
+        col = replace(col, fk=None)
     else:
         col = replace(col, index=not col.index)
     new = copy.deepcopy(spec)

@@ -1,0 +1,140 @@
+"""In development, a page instead of every page while migrations are pending.
+
+Only with DEBUG on and on a disposable config (ALLOW_DB_RESET), never elsewhere. It lists the
+pending migrations with their summaries and lint findings, and the command that applies them.
+To a request from this machine it also offers a button that applies them (a POST with a CSRF
+token) and returns to the page that was asked for.
+"""
+import hmac
+import ipaddress
+import secrets
+from pathlib import Path
+
+from flask import (Blueprint, abort, current_app, redirect, render_template_string, request,
+                   session, url_for)
+
+from .config import shown
+from .views import database_state
+
+bp = Blueprint("pending", __name__)
+
+TOKEN = "pending_migrations_csrf"
+# Always served, so monitors and the button keep working while migrations are pending.
+EXEMPT = {"views.healthz", "pending.apply", "static"}
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Migrations pending - {{ name }}</title>
+<style>
+body { font: 16px/1.5 system-ui, sans-serif; max-width: 46em; margin: 2em auto; padding: 0 1em; color: #222; }
+code, pre { font-family: ui-monospace, monospace; background: #f3f3f3; padding: 0 .25em; }
+pre { padding: .5em; white-space: pre-wrap; }
+.finding { color: #8a4b00; }
+.error { color: #a00; }
+button { font-size: 1em; padding: .4em 1em; cursor: pointer; }
+</style></head>
+<body>
+<h1>{{ state.pending|length }} migration{{ "s" if state.pending|length != 1 }} pending</h1>
+<p>The database of <strong>{{ name }}</strong> is behind the migrations in the code
+(at <code>{{ state.current|join(", ") or "an empty database" }}</code>, head
+<code>{{ state.heads|join(", ") }}</code>). This page shows instead of <code>{{ path }}</code>
+until they are applied.</p>
+{% if error %}<p class="error" id="error">The migration failed: {{ error }}</p>{% endif %}
+<ol id="pending">
+{% for script in state.pending %}
+<li><code>{{ script.revision }}</code> {{ script.doc }}
+{% for finding in findings.get(script.path, []) %}
+<pre class="finding">{{ finding.lines()|join("\n") }}</pre>
+{% endfor %}</li>
+{% endfor %}
+</ol>
+<p>Apply them with <code>make migrate</code>
+(or <code>SETTINGS={{ settings }} bin/manage.py db upgrade</code>).</p>
+{% if can_apply %}
+<form method="post" action="{{ url_for('pending.apply') }}">
+<input type="hidden" name="csrf_token" value="{{ token }}">
+<input type="hidden" name="next" value="{{ path }}">
+<button type="submit" id="apply">Apply pending migrations</button>
+</form>
+{% else %}
+<p>The button that applies them is offered only to requests from this machine.</p>
+{% endif %}
+</body></html>
+"""
+
+
+def init_app(app):
+    app.register_blueprint(bp)
+    app.before_request(show_pending_migrations)
+
+
+def _in_development():
+    return current_app.debug and current_app.config["ALLOW_DB_RESET"]
+
+
+def show_pending_migrations():
+    """Answer with the page while migrations are pending, in development."""
+    if not _in_development() or request.endpoint in EXEMPT:
+        return None
+    state, error = database_state()
+    if error or state.up_to_date:
+        return None  # an unreadable database is the real page's to report
+    return _page(state), 503
+
+
+@bp.route("/-/migrations/apply", methods=["POST"])
+def apply():
+    """Apply the pending migrations, then return to the page that was asked for."""
+    if not _in_development() or not _from_this_machine():
+        abort(403)
+    expected = session.get(TOKEN, "")
+    if not expected or not hmac.compare_digest(expected, request.form.get("csrf_token", "")):
+        abort(400, "the form has expired or did not come from this page: reload it and try again")
+    from alembic import command
+    from sqlalchemy.exc import DBAPIError
+
+    from .commands import alembic_config
+    from .migrate_tools.errors import explain
+
+    try:
+        command.upgrade(alembic_config(), "heads")
+    except Exception as e:  # shown on the page: the browser is the user's console here
+        url = current_app.config["SQLALCHEMY_DATABASE_URI"]
+        error = explain(e, url) if isinstance(e, DBAPIError) else _one_line(e)
+        state, read_error = database_state()
+        if read_error or state.up_to_date:
+            abort(500, error)
+        return _page(state, error=error), 500
+    return redirect(_local_path(request.form.get("next")))
+
+
+def _page(state, error=None):
+    from .commands import lint_findings
+
+    findings = {}
+    for finding in lint_findings(state.pending):
+        findings.setdefault(finding.path, []).append(finding)
+    can_apply = _from_this_machine()
+    if can_apply and TOKEN not in session:
+        session[TOKEN] = secrets.token_urlsafe(32)
+    return render_template_string(
+        PAGE, name=current_app.config["APP_NAME"], state=state, findings=findings,
+        path=request.full_path.rstrip("?"), settings=shown(Path(current_app.config["SETTINGS_FILE"])),
+        can_apply=can_apply, token=session.get(TOKEN), error=error)
+
+
+def _from_this_machine():
+    try:
+        return ipaddress.ip_address(request.remote_addr or "").is_loopback
+    except ValueError:
+        return False
+
+
+def _local_path(target):
+    """`target` when it is a path on this site, else the index (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("views.index")
+
+
+def _one_line(e):
+    return (str(e).strip().splitlines() or [type(e).__name__])[0]
