@@ -44,7 +44,7 @@ def mentions_of_the_old_name(folder):
     ("flask", "installed package flask"), ("sqlalchemy", "installed package sqlalchemy"),
     ("email", "standard library module email"), ("test", "standard library module test"),
     ("json", "standard library module json"), ("tests", "a folder of the project"),
-    ("myapp", "this project's own package name"),
+    ("myapp", "this project's own package name"), ("myapp_v2", "contains myapp"),
 ])
 def test_a_bad_name_writes_nothing(tmp_path, name, why):
     result = scaffold(name, tmp_path / NEW)
