@@ -46,6 +46,11 @@ CASES = [
     ("mysql-copy-alter", "mysql",
      'op.alter_column("user", "login_count", existing_type=sa.Integer(), type_=sa.BigInteger())',
      'op.alter_column("user", "last_login_ip", existing_type=sa.String(45), type_=sa.String(100))'),
+    ("mysql-text-key", "mysql",
+     'op.create_table("note", sa.Column("id", sa.Integer, primary_key=True),'
+     ' sa.Column("body", sa.Text(), unique=True))',
+     'op.create_table("note", sa.Column("id", sa.Integer, primary_key=True),'
+     ' sa.Column("body", sa.String(200), unique=True))'),
     ("mysql-data-with-schema", "mysql",
      'op.execute("UPDATE user SET active = 1")\n    op.add_column("user", sa.Column("x", sa.Integer()))',
      'op.execute("UPDATE user SET active = 1")'),
@@ -132,3 +137,12 @@ def test_safe_helpers_work_on_every_backend_and_lint_clean(tmp_path, database_ur
     assert any(i[0] == "ix_user_plan" for i in schema["user"]["indexes"])
     assert any(fk[0] == "fk_user_login_count_role" for fk in schema["user"]["fks"])
     assert manage("db", "-d", str(migrations_copy), "downgrade", settings=conf).returncode == 0
+
+
+def test_a_text_column_keyed_later_in_the_migration(tmp_path, migrations_copy):
+    body = ('op.add_column("user", sa.Column("bio", sa.Text()))\n'
+            '    op.create_index("ix_user_bio", "user", ["bio"])')
+    assert "mysql-text-key" in _rules(lint(tmp_path, migrations_copy, "mysql", body, "a0000001").stdout)
+    prefix = body.replace('["bio"])', '["bio"], mysql_length=100)')
+    assert "mysql-text-key" not in _rules(lint(tmp_path, migrations_copy, "mysql", prefix, "a0000002").stdout)
+    assert "mysql-text-key" not in _rules(lint(tmp_path, migrations_copy, "sqlite", body, "a0000003").stdout)

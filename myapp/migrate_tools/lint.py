@@ -45,6 +45,10 @@ RULES = {
     "mysql-copy-alter": (MY, "this ALTER cannot run with ALGORITHM=INSTANT or INPLACE: MariaDB copies "
                          "the table and blocks writes meanwhile", "add a new column, backfill in "
                          "batches, switch, drop the old (or use an online schema change tool)"),
+    "mysql-text-key": (MY, "MariaDB/MySQL cannot index a TEXT or BLOB column without a key length: "
+                       "the statement fails, and the DDL before it in the migration stays applied",
+                       "use String(n) for a unique or indexed column (or a prefix index, "
+                       "mysql_length=...)"),
     "mysql-data-with-schema": (MY, "MySQL commits each DDL statement at once: if the data change "
                                "fails, the schema change stays half-done", "put data changes in "
                                "a migration of their own"),
@@ -106,6 +110,7 @@ def lint_script(script, backend, mapped_columns):
     created = {_string(c.node.args[0]) for c in calls if c.name == "create_table" and c.node.args}
     for call in calls:
         _check(call, created, mapped_columns, flag)
+    _check_text_keys(calls, flag)
     data = [c for c in calls if c.name == "execute" and DATA_CHANGE.match(_string(c.node.args[0]) or "")]
     if data and any(c.name in SCHEMA_OPS for c in calls):
         flag("mysql-data-with-schema", data[0].node, data[0].text)
@@ -143,6 +148,46 @@ def _check(call, created, mapped_columns, flag):
     elif name in ("create_primary_key",) or (name == "drop_constraint" and
                                               _string(call.keyword("type_")) == "primary"):
         flag("mysql-copy-alter", node, text)
+
+
+def _check_text_keys(calls, flag):
+    """Unique or indexed TEXT/BLOB columns: in their definition, or keyed later in the file."""
+    text_columns = set()
+    for call in calls:
+        table = call.table or (_string(call.node.args[0]) if call.node.args else None)
+        if call.name in ("create_table", "add_column"):
+            for column in (a for a in call.node.args if _is_column(a)):
+                name = _string(column.args[0]) if column.args else None
+                if not _is_text(_type(column.args[1] if len(column.args) > 1 else None)):
+                    continue
+                text_columns.add((table, name))
+                if _true(_keyword(column, "unique")) or _true(_keyword(column, "index")):
+                    flag("mysql-text-key", call.node, call.text)
+        elif call.name == "alter_column" and _is_text(_type(call.keyword("type_"))):
+            text_columns.add((table, _string(call.node.args[-1]) if call.node.args else None))
+        if call.name in ("create_index", "create_unique_constraint") and \
+                call.keyword("mysql_length") is None:
+            # op.create_index(name, table, columns); batch_op.create_index(name, columns)
+            table = call.table or (_string(call.node.args[1]) if len(call.node.args) > 1 else None)
+            columns = next((a for a in call.node.args if isinstance(a, ast.List)), None)
+            names = {_string(e) for e in columns.elts} if columns is not None else set()
+            if any((table, n) in text_columns for n in names):
+                flag("mysql-text-key", call.node, call.text)
+        if call.name == "create_table":
+            for constraint in (a for a in call.node.args if isinstance(a, ast.Call)
+                               and getattr(a.func, "attr", None) == "UniqueConstraint"):
+                if any((table, _string(a)) in text_columns for a in constraint.args):
+                    flag("mysql-text-key", call.node, call.text)
+
+
+def _is_column(node):
+    """sa.Column(...) or Column(...)."""
+    return isinstance(node, ast.Call) and \
+        getattr(node.func, "attr", getattr(node.func, "id", None)) == "Column"
+
+
+def _is_text(type_):
+    return isinstance(type_, (sa.Text, sa.LargeBinary))
 
 
 def _check_alter(call, text, flag):
