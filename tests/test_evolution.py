@@ -41,6 +41,9 @@ CASES = {
     "a column with a check constraint": (
         {"base": Table({"name": Col("string")})},
         lambda spec: {"base": Table({**spec["base"].columns, "n": Col("numeric", check=True)})}),
+    "rename a numeric column": (
+        {"base": Table({"name": Col("string")}), "t1": Table({"c0": Col("numeric")})},
+        lambda spec: renamed(spec, "t1", "c0", "r0")),
     "boolean to integer": (
         {"base": Table({"name": Col("string"), "flag": Col("bool")})},
         changed("base", "flag", kind="int")),

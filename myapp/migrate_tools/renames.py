@@ -5,12 +5,8 @@ probable rename, and so is a dropped and an added table with the same columns. E
 asked about; a yes turns drop + add into alter_column(new_column_name=...) or rename_table,
 downgrade included, so the rows and their values are kept.
 """
-import re
-
 from alembic.autogenerate import renderers
 from alembic.operations import ops
-
-DISPLAY_WIDTH = re.compile(r"\b(TINYINT|SMALLINT|MEDIUMINT|INT|INTEGER|BIGINT)\(\d+\)")
 
 
 @renderers.dispatch_for(ops.RenameTableOp)
@@ -19,32 +15,35 @@ def _render_rename_table(autogen_context, op):
     return f"op.rename_table({op.table_name!r}, {op.new_table_name!r})"
 
 
-def detect(script, dialect, answer):
-    """Ask `answer(old, new)` about each probable rename in `script`; apply the yeses."""
-    _columns(script, dialect, answer)
-    _tables(script, dialect, answer)
+def detect(script, impl, answer):
+    """Ask `answer(old, new)` about each probable rename in `script`; apply the yeses.
+
+    `impl` is the migration context's Alembic impl, whose type comparison (with the backend's
+    synonyms: DECIMAL is NUMERIC, INT(11) is INTEGER on MariaDB) decides what is the same type."""
+    _columns(script, impl, answer)
+    _tables(script, impl, answer)
 
 
-def _signature(column, dialect):
-    """Type as the database writes it (MariaDB's INT(11) display width aside), and nullability."""
-    return DISPLAY_WIDTH.sub(r"\1", column.type.compile(dialect=dialect)), bool(column.nullable)
+def _same(impl, reflected, metadata):
+    """The same type, as autogenerate judges it, and the same nullability."""
+    return bool(reflected.nullable) == bool(metadata.nullable) and not impl.compare_type(reflected, metadata)
 
 
-def _columns(script, dialect, answer):
+def _columns(script, impl, answer):
     for table_ops in [o for o in script.upgrade_ops.ops if isinstance(o, ops.ModifyTableOps)]:
-        _rename_columns(script, table_ops, dialect, answer)
+        _rename_columns(script, table_ops, impl, answer)
     for container in (script.upgrade_ops, script.downgrade_ops):
         for table_ops in [o for o in container.ops if isinstance(o, ops.ModifyTableOps)]:
             _create_after_renames(container, table_ops)
 
 
-def _rename_columns(script, table_ops, dialect, answer):
+def _rename_columns(script, table_ops, impl, answer):
     table = table_ops.table_name
     drops = [o for o in table_ops.ops if isinstance(o, ops.DropColumnOp)]
     adds = [o for o in table_ops.ops if isinstance(o, ops.AddColumnOp)]
     for drop in drops:
         old = drop.to_column()
-        match = next((a for a in adds if _signature(a.column, dialect) == _signature(old, dialect)), None)
+        match = next((a for a in adds if _same(impl, old, a.column)), None)
         if match is None or not answer(f"{table}.{old.name}", f"{table}.{match.column.name}"):
             continue
         adds.remove(match)
@@ -81,16 +80,13 @@ def _create_after_renames(container, table_ops):
         table_ops.table_name, creates, schema=table_ops.schema))
 
 
-def _tables(script, dialect, answer):
+def _tables(script, impl, answer):
     upgrade = script.upgrade_ops.ops
     drops = [o for o in upgrade if isinstance(o, ops.DropTableOp)]
     creates = [o for o in upgrade if isinstance(o, ops.CreateTableOp)]
     for drop in drops:
         old = drop.to_table()
-        shape = sorted((c.name, *_signature(c, dialect)) for c in old.columns)
-        match = next((c for c in creates
-                      if sorted((col.name, *_signature(col, dialect)) for col in c.columns if
-                                hasattr(col, "type")) == shape), None)
+        match = next((c for c in creates if _same_columns(impl, old.columns, c.columns)), None)
         if match is None or not answer(old.name, match.table_name):
             continue
         creates.remove(match)
@@ -99,6 +95,13 @@ def _tables(script, dialect, answer):
                 if (isinstance(o, ops.DropTableOp) and o.table_name == match.table_name)
                 or (isinstance(o, ops.CreateTableOp) and o.table_name == old.name)]
         _replace(script.downgrade_ops, undo, ops.RenameTableOp(match.table_name, old.name))
+
+
+def _same_columns(impl, reflected, metadata):
+    """The same column names, each of the same type and nullability."""
+    metadata = {c.name: c for c in metadata if hasattr(c, "type")}  # columns, not constraints
+    return {c.name for c in reflected} == set(metadata) and \
+        all(_same(impl, c, metadata[c.name]) for c in reflected)
 
 
 def _replace(container, removed, replacement):
