@@ -85,7 +85,7 @@ def token(page):
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
-def test_every_page_shows_the_pending_migrations_and_the_button(sqlite_url, migrations, app_on):
+def test_every_page_shows_the_pending_migrations_and_the_button(sqlite_url, app_on):
     client = app_on(sqlite_url).test_client()
     for path in ("/", "/no-such-page?x=1"):
         response = client.get(path)
@@ -98,7 +98,7 @@ def test_every_page_shows_the_pending_migrations_and_the_button(sqlite_url, migr
     assert versions(sqlite_url) == []  # showing the page applies nothing
 
 
-def test_the_button_applies_them_and_returns_to_the_page(backend, database_url, migrations, app_on):
+def test_the_button_applies_them_and_returns_to_the_page(backend, database_url, app_on):
     client = app_on(database_url).test_client()
     page = client.get("/?from=test").get_data(as_text=True)
     response = client.post("/-/migrations/apply", data={"csrf_token": token(page), "next": "/?from=test"})
@@ -113,7 +113,7 @@ def test_lint_findings_are_on_the_page(sqlite_url, migrations, app_on):
     assert "drop-column" in page and "bbbb0002_test.py" in page
 
 
-def test_a_bad_or_missing_token_applies_nothing(sqlite_url, migrations, app_on):
+def test_a_bad_or_missing_token_applies_nothing(sqlite_url, app_on):
     client = app_on(sqlite_url).test_client()
     client.get("/")
     for data in ({"csrf_token": "forged", "next": "/"}, {"next": "/"}):
@@ -123,7 +123,7 @@ def test_a_bad_or_missing_token_applies_nothing(sqlite_url, migrations, app_on):
     assert versions(sqlite_url) == []
 
 
-def test_no_button_for_another_machine(sqlite_url, migrations, app_on):
+def test_no_button_for_another_machine(sqlite_url, app_on):
     client = app_on(sqlite_url).test_client()
     response = client.get("/", environ_base=REMOTE)
     page = response.get_data(as_text=True)
@@ -135,7 +135,7 @@ def test_no_button_for_another_machine(sqlite_url, migrations, app_on):
 
 
 @pytest.mark.parametrize("debug, disposable", [(False, True), (True, False), (False, False)])
-def test_never_outside_development(sqlite_url, migrations, app_on, debug, disposable):
+def test_never_outside_development(sqlite_url, app_on, debug, disposable):
     """DEBUG off or a config that is not disposable: the real pages, and no way to apply."""
     client = app_on(sqlite_url, debug=debug, disposable=disposable).test_client()
     response = client.get("/")
@@ -150,7 +150,7 @@ def test_healthz_is_never_replaced(sqlite_url, app_on):
     assert response.status_code == 200 and response.get_json()["pending"][-1] == "bbbb0001"
 
 
-def test_next_never_leaves_the_site(sqlite_url, migrations, app_on):
+def test_next_never_leaves_the_site(sqlite_url, app_on):
     client = app_on(sqlite_url).test_client()
     page = client.get("/").get_data(as_text=True)
     response = client.post("/-/migrations/apply",
