@@ -7,7 +7,7 @@ from myapp.cli import cli
 from .conftest import add_migration, manage, snapshot, write_conf
 
 URLS = {"sqlite": "sqlite:////nonexistent/lint.db", "postgresql": "postgresql://u@localhost/lint",
-        "mysql": "mysql://u@localhost/lint"}
+        "mysql": "mysql://u@localhost/lint", "mariadb": "mariadb://u@localhost/lint"}
 B = "with op.batch_alter_table(\"user\") as batch_op:\n        "
 
 # rule, backend, upgrade() body that triggers it, a clean body
@@ -146,3 +146,40 @@ def test_a_text_column_keyed_later_in_the_migration(tmp_path, migrations_copy):
     prefix = body.replace('["bio"])', '["bio"], mysql_length=100)')
     assert "mysql-text-key" not in _rules(lint(tmp_path, migrations_copy, "mysql", prefix, "a0000002").stdout)
     assert "mysql-text-key" not in _rules(lint(tmp_path, migrations_copy, "sqlite", body, "a0000003").stdout)
+
+
+def test_an_index_on_a_table_the_migration_creates_needs_no_concurrently(tmp_path, migrations_copy):
+    body = ('op.create_table("note", sa.Column("id", sa.Integer, primary_key=True), sa.Column("a", sa.Integer))\n'
+            '    op.create_index("ix_note_a", "note", ["a"])')  # the table, not the index name, is new
+    assert _rules(lint(tmp_path, migrations_copy, "postgresql", body, "a0000001").stdout) == []
+
+
+# a test of the backend in a migration, and the backends where it holds
+BACKEND_TESTS = [
+    ('op.get_bind().dialect.name == "postgresql"', {"postgresql"}),
+    ('op.get_bind().dialect.name != "postgresql"', {"sqlite", "mysql"}),
+    ('op.get_context().dialect.name in ("mysql", "mariadb")', {"mysql"}),
+    ('"mariadb" == dialect', {"mysql"}),
+    ('dialect not in SERVERS', {"sqlite"}),
+    ('bind.dialect.name == "sqlite"', {"sqlite"}),
+    ('context.get_context().dialect.name == "postgresql"', {"postgresql"}),
+    ('not (is_pg or dialect == "sqlite")', {"mysql"}),
+]
+
+
+@pytest.mark.parametrize("test, holds", BACKEND_TESTS, ids=[t for t, _ in BACKEND_TESTS])
+def test_code_under_a_backend_test_is_judged_only_for_that_backend(tmp_path, migrations_copy, test, holds):
+    body = ("from alembic import context\n    bind = op.get_bind()\n    dialect = bind.dialect.name\n"
+            '    is_pg = dialect == "postgresql"\n    SERVERS = ("postgresql", "mysql")\n'
+            f'    if {test}:\n        op.drop_table("roles_users")\n    else:\n        op.drop_column("user", "legacy")')
+    for n, backend in enumerate(URLS):
+        result = lint(tmp_path, migrations_copy, backend, body, f"f000000{n}")
+        family = "mysql" if backend == "mariadb" else backend
+        assert _rules(result.stdout) == (["drop-table"] if family in holds else ["drop-column"]), backend
+
+
+def test_code_after_an_early_return_runs_only_where_the_test_fails(tmp_path, migrations_copy):
+    body = 'if op.get_bind().dialect.name != "postgresql":\n        return\n    op.drop_table("roles_users")'
+    found = {b: _rules(lint(tmp_path, migrations_copy, b, body, f"g000000{n}").stdout)
+             for n, b in enumerate(URLS)}
+    assert found == {"sqlite": [], "postgresql": ["drop-table"], "mysql": [], "mariadb": []}

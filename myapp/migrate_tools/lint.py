@@ -1,6 +1,8 @@
 """A linter for migrations: operations that lose data, lock busy tables, or break the running
 release. It reads the migration files (nothing runs); a comment naming a rule id in the file
 acknowledges that rule's findings there, e.g. `# lint: drop-column (backed up in ticket 42)`.
+Code under a test of the backend (`if op.get_bind().dialect.name == "mysql":`) is judged only
+for the backends it runs on.
 """
 import ast
 import io
@@ -56,6 +58,11 @@ RULES = {
 VOLATILE = re.compile(r"random\(|gen_random_uuid|uuid_generate|clock_timestamp|timeofday|nextval",
                       re.I)
 DATA_CHANGE = re.compile(r"^\s*(UPDATE|DELETE)\b", re.I)
+# Operations on a named object: the name comes first, then (outside a batch) the table.
+NAMED_OPS = {"create_index", "drop_index", "create_foreign_key", "create_unique_constraint",
+             "create_check_constraint", "create_primary_key", "drop_constraint"}
+# What a migration reads the backend's name from: `op.get_bind().dialect.name` and the like.
+BIND_SOURCES = {"op.get_bind", "op.get_context", "context.get_context"}
 SCHEMA_OPS = {"create_table", "drop_table", "add_column", "drop_column", "alter_column",
               "create_index", "drop_index", "create_foreign_key", "create_unique_constraint",
               "create_check_constraint", "drop_constraint", "rename_table"}
@@ -88,25 +95,26 @@ class Call:
 
 
 def lint_script(script, backend, mapped_columns):
-    """The findings for one migration script on `backend` ("sqlite", "postgresql", "mysql").
+    """The findings for one migration script on `backend` ("sqlite", "postgresql", "mysql", "mariadb").
 
     `mapped_columns` maps table names to the column names the models map."""
     source = Path(script.path).read_text(encoding="utf-8")
     tree = ast.parse(source)
     acknowledged = _acknowledged(source)
     functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    family = _family(backend)
     findings = []
 
     def flag(rule, node, text):
-        concerns = RULES[rule][0]
-        if concerns in (ANY, backend) or (concerns == MY and backend == "mariadb"):
+        if RULES[rule][0] in (ANY, family):
             findings.append(Finding(rule, script.path, node.lineno, text, rule in acknowledged))
 
     downgrade = functions.get("downgrade")
     if downgrade is None or all(isinstance(s, ast.Pass) or _is_docstring(s) for s in downgrade.body):
         flag("empty-downgrade", downgrade or tree, "def downgrade()" if downgrade else "no downgrade()")
     upgrade = functions.get("upgrade")
-    calls = list(_calls(upgrade)) if upgrade else []
+    unreachable = _unreachable(upgrade, family) if upgrade else set()
+    calls = [c for c in _calls(upgrade) if id(c.node) not in unreachable] if upgrade else []
     created = {_string(c.node.args[0]) for c in calls if c.name == "create_table" and c.node.args}
     for call in calls:
         _check(call, created, mapped_columns, flag)
@@ -119,7 +127,7 @@ def lint_script(script, backend, mapped_columns):
 
 def _check(call, created, mapped_columns, flag):
     node, text, name = call.node, call.text, call.name
-    table = call.table if call.table else (_string(node.args[0]) if node.args else None)
+    table = _table(call)
     existing = table not in created
     if name == "drop_table":
         flag("drop-table", node, text)
@@ -154,7 +162,7 @@ def _check_text_keys(calls, flag):
     """Unique or indexed TEXT/BLOB columns: in their definition, or keyed later in the file."""
     text_columns = set()
     for call in calls:
-        table = call.table or (_string(call.node.args[0]) if call.node.args else None)
+        table = _table(call)
         if call.name in ("create_table", "add_column"):
             for column in (a for a in call.node.args if _is_column(a)):
                 name = _string(column.args[0]) if column.args else None
@@ -167,8 +175,6 @@ def _check_text_keys(calls, flag):
             text_columns.add((table, _string(call.node.args[-1]) if call.node.args else None))
         if call.name in ("create_index", "create_unique_constraint") and \
                 call.keyword("mysql_length") is None:
-            # op.create_index(name, table, columns); batch_op.create_index(name, columns)
-            table = call.table or (_string(call.node.args[1]) if len(call.node.args) > 1 else None)
             columns = next((a for a in call.node.args if isinstance(a, ast.List)), None)
             names = {_string(e) for e in columns.elts} if columns is not None else set()
             if any((table, n) in text_columns for n in names):
@@ -251,6 +257,104 @@ def _calls(function):
             text = ast.unparse(node)
             found.append(Call(node.func.attr, table, node, f"{table}: {text}" if table else text))
     return sorted(found, key=lambda c: (c.node.lineno, c.node.col_offset))
+
+
+def _table(call):
+    """The table a call acts on: its batch's, else its first argument (the second after a name)."""
+    if call.table:
+        return call.table
+    position = 1 if call.name in NAMED_OPS else 0
+    args = call.node.args
+    return _string(args[position] if len(args) > position else
+                   call.keyword("table_name") or call.keyword("source_table"))
+
+
+def _family(backend):
+    """The backend whose rules apply: MariaDB is judged as MySQL."""
+    return MY if backend == "mariadb" else backend
+
+
+def _unreachable(function, family):
+    """ids of the nodes in `function` that cannot run on `family`: under a failing backend test,
+    or after `if <backend test>: return` (or raise) where the test holds."""
+    assigned = {t.id: n.value for n in ast.walk(function) if isinstance(n, ast.Assign)
+                for t in n.targets if isinstance(t, ast.Name)}
+    dead = set()
+
+    def block(statements, runs):
+        for statement in statements:
+            visit(statement, runs)
+            if isinstance(statement, ast.If) and not statement.orelse and statement.body and \
+                    isinstance(statement.body[-1], (ast.Return, ast.Raise)) and \
+                    _backend_test(statement.test, assigned, family) is True:
+                runs = False
+
+    def visit(node, runs):
+        if not runs:
+            dead.add(id(node))
+        if isinstance(node, ast.If):
+            holds = _backend_test(node.test, assigned, family)
+            visit(node.test, runs)
+            block(node.body, runs and holds is not False)
+            block(node.orelse, runs and holds is not True)
+            return
+        for value in ast.iter_fields(node):
+            children = value[1] if isinstance(value[1], list) else [value[1]]
+            if children and isinstance(children[0], ast.stmt):
+                block(children, runs)
+            else:
+                for child in children:
+                    if isinstance(child, ast.AST):
+                        visit(child, runs)
+
+    block(function.body, True)
+    return dead
+
+
+def _backend_test(test, assigned, family):
+    """Whether `test` holds on `family` if it tests the backend's name (None: not such a test)."""
+    test = _resolve(test, assigned)
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        holds = _backend_test(test.operand, assigned, family)
+        return None if holds is None else not holds
+    if isinstance(test, ast.BoolOp):
+        parts = [_backend_test(v, assigned, family) for v in test.values]
+        decisive = isinstance(test.op, ast.Or)  # a True part decides `or`, a False one `and`
+        if decisive in parts:
+            return decisive
+        return None if None in parts else not decisive
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return None
+    left, op, right = test.left, test.ops[0], test.comparators[0]
+    if isinstance(op, (ast.Eq, ast.NotEq)) and _is_backend_name(right, assigned):
+        left, right = right, left
+    right = _resolve(right, assigned)
+    names = [_string(e) for e in right.elts] if isinstance(right, (ast.Tuple, ast.List, ast.Set)) \
+        else [_string(right)]
+    if not _is_backend_name(left, assigned) or None in names or \
+            not isinstance(op, (ast.Eq, ast.NotEq, ast.In, ast.NotIn)):
+        return None
+    return (family in {_family(n) for n in names}) == isinstance(op, (ast.Eq, ast.In))
+
+
+def _is_backend_name(node, assigned):
+    """`op.get_bind().dialect.name` (or get_context()), directly or through local names."""
+    for attribute in ("name", "dialect"):
+        node = _resolve(node, assigned)
+        if not (isinstance(node, ast.Attribute) and node.attr == attribute):
+            return False
+        node = node.value
+    node = _resolve(node, assigned)
+    return isinstance(node, ast.Call) and ast.unparse(node.func) in BIND_SOURCES
+
+
+def _resolve(node, assigned):
+    """What a local name was assigned (`bind = op.get_bind()`), followed a few steps; else `node`."""
+    for _ in range(5):  # a bound, as a name may be reassigned from itself
+        if not (isinstance(node, ast.Name) and node.id in assigned):
+            break
+        node = assigned[node.id]
+    return node
 
 
 def _acknowledged(source):
