@@ -43,6 +43,10 @@ CASES = [
     ("pg-constraint-not-valid", "postgresql",
      'op.create_foreign_key("fk_user_login_count_role", "user", "role", ["login_count"], ["id"])',
      'safe.add_foreign_key("fk_user_login_count_role", "user", "role", ["login_count"], ["id"])'),
+    ("unrunnable-operation", "sqlite", B + 'batch_op.drop_constraint(None, type_="foreignkey")',
+     B + 'batch_op.drop_constraint("fk_user_login_count_role", type_="foreignkey")'),
+    ("unnamed-constraint", "sqlite", B + 'batch_op.create_unique_constraint(None, ["login_count"])',
+     B + 'batch_op.create_unique_constraint("uq_user_login_count", ["login_count"])'),
     ("mysql-copy-alter", "mysql",
      'op.alter_column("user", "login_count", existing_type=sa.Integer(), type_=sa.BigInteger())',
      'op.alter_column("user", "last_login_ip", existing_type=sa.String(45), type_=sa.String(100))'),
@@ -183,3 +187,25 @@ def test_code_after_an_early_return_runs_only_where_the_test_fails(tmp_path, mig
     found = {b: _rules(lint(tmp_path, migrations_copy, b, body, f"g000000{n}").stdout)
              for n, b in enumerate(URLS)}
     assert found == {"sqlite": [], "postgresql": ["drop-table"], "mysql": [], "mariadb": []}
+
+
+# operations named None, in op.* and batch_op.* forms, and the rule each breaks
+NAMED_NONE = [
+    ('op.drop_constraint(None, "user", type_="unique")', ["unrunnable-operation"]),
+    ('op.drop_constraint(constraint_name=None, table_name="user")', ["unrunnable-operation"]),
+    ('op.drop_index(None, table_name="user")', ["unrunnable-operation"]),
+    (B + "batch_op.drop_index(None)", ["unrunnable-operation"]),
+    ('op.create_index(None, "user", ["active"])', ["unnamed-constraint"]),
+    (B + 'batch_op.create_index(None, ["active"])', ["unnamed-constraint"]),
+    ('op.create_foreign_key(None, "user", "role", ["login_count"], ["id"])', ["unnamed-constraint"]),
+    (B + 'batch_op.create_foreign_key(None, "role", ["login_count"], ["id"])', ["unnamed-constraint"]),
+    (B + 'batch_op.create_check_constraint(None, "login_count >= 0")', ["unnamed-constraint"]),
+    ('op.create_primary_key(None, "roles_users", ["user_id", "role_id"])', ["unnamed-constraint"]),
+    ('op.drop_index("ix_user_active", None)', []),  # a None table is no None name
+    (B + 'batch_op.create_foreign_key("fk_user_login_count_role", "role", ["login_count"], ["id"])', []),
+]
+
+
+@pytest.mark.parametrize("body, rules", NAMED_NONE, ids=[b.replace(B, "batch: ") for b, _ in NAMED_NONE])
+def test_operations_named_none(tmp_path, migrations_copy, body, rules):
+    assert _rules(lint(tmp_path, migrations_copy, "sqlite", body, "h0000001").stdout) == rules

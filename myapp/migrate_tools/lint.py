@@ -44,6 +44,15 @@ RULES = {
     "pg-constraint-not-valid": (PG, "adding the constraint checks every row under a lock",
                                 "safe.add_foreign_key(...), or postgresql_not_valid=True then "
                                 "VALIDATE CONSTRAINT"),
+    "unrunnable-operation": (ANY, "Alembic cannot drop a constraint or index named None: the "
+                             "migration fails on every backend, after the statements before it ran",
+                             "give its name (autogenerate writes None where the database left it "
+                             "unnamed: look the name up, or on SQLite pass naming_convention= to "
+                             "batch_alter_table)"),
+    "unnamed-constraint": (ANY, "named None, it is created only where the MetaData naming convention "
+                           "can name it (a CHECK under a %(constraint_name)s convention never), and "
+                           "an unnamed constraint cannot be dropped later",
+                           "give it a name, e.g. op.f(\"uq_user_email\") as autogenerate writes it"),
     "mysql-copy-alter": (MY, "this ALTER cannot run with ALGORITHM=INSTANT or INPLACE: MariaDB copies "
                          "the table and blocks writes meanwhile", "add a new column, backfill in "
                          "batches, switch, drop the old (or use an online schema change tool)"),
@@ -129,6 +138,11 @@ def _check(call, created, mapped_columns, flag):
     node, text, name = call.node, call.text, call.name
     table = _table(call)
     existing = table not in created
+    if name in NAMED_OPS:
+        # the name is the first argument, in op.* and batch_op.* alike
+        named = node.args[0] if node.args else call.keyword("constraint_name") or call.keyword("index_name")
+        if isinstance(named, ast.Constant) and named.value is None:
+            flag("unrunnable-operation" if name.startswith("drop_") else "unnamed-constraint", node, text)
     if name == "drop_table":
         flag("drop-table", node, text)
     elif name == "drop_column":
