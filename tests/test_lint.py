@@ -47,6 +47,8 @@ CASES = [
      B + 'batch_op.drop_constraint("fk_user_login_count_role", type_="foreignkey")'),
     ("unnamed-constraint", "sqlite", B + 'batch_op.create_unique_constraint(None, ["login_count"])',
      B + 'batch_op.create_unique_constraint("uq_user_login_count", ["login_count"])'),
+    ("foreign-dialect-sql", "sqlite", 'op.execute("SELECT id::text FROM role")',
+     'op.execute("SELECT \'a::b\' FROM role")'),
     ("mysql-copy-alter", "mysql",
      'op.alter_column("user", "login_count", existing_type=sa.Integer(), type_=sa.BigInteger())',
      'op.alter_column("user", "last_login_ip", existing_type=sa.String(45), type_=sa.String(100))'),
@@ -209,3 +211,30 @@ NAMED_NONE = [
 @pytest.mark.parametrize("body, rules", NAMED_NONE, ids=[b.replace(B, "batch: ") for b, _ in NAMED_NONE])
 def test_operations_named_none(tmp_path, migrations_copy, body, rules):
     assert _rules(lint(tmp_path, migrations_copy, "sqlite", body, "h0000001").stdout) == rules
+
+
+# raw SQL for some backends only, and the backends that run it
+RAW_SQL = [
+    ("SELECT id::text FROM role", {"postgresql"}),
+    ('sa.text("SELECT id :: TEXT FROM role")', {"postgresql"}),
+    ("DO $$ BEGIN PERFORM 1; END $$", {"postgresql"}),
+    ("ALTER TYPE mood ADD VALUE 'sad'", {"postgresql"}),
+    ("CREATE INDEX CONCURRENTLY ix_role_name ON role (name)", {"postgresql"}),
+    ("SELECT id FROM role WHERE name ILIKE 'a%'", {"postgresql"}),
+    ("SELECT `name` FROM role", {"mysql", "sqlite"}),
+    ("ALTER TABLE role ENGINE=InnoDB", {"mysql"}),
+    ("ALTER TABLE role MODIFY COLUMN name VARCHAR(80), ALGORITHM=INPLACE, LOCK=NONE", {"mysql"}),
+    ("PRAGMA foreign_keys = ON", {"sqlite"}),
+    ("SELECT name FROM sqlite_master", {"sqlite"}),
+    ("SELECT 'a::b', 'PRAGMA x', \"x`y\" FROM role -- ILIKE", {"sqlite", "postgresql", "mysql"}),
+]
+
+
+@pytest.mark.parametrize("sql, runs_on", RAW_SQL, ids=[s for s, _ in RAW_SQL])
+def test_raw_sql_for_another_backend(tmp_path, migrations_copy, sql, runs_on):
+    statement = f"op.execute({sql if sql.startswith('sa.') else repr(sql)})"
+    guarded = f"if op.get_bind().dialect.name in {tuple(sorted(runs_on))!r}:\n        {statement}"
+    for n, backend in enumerate(("sqlite", "postgresql", "mysql")):
+        plain = _rules(lint(tmp_path, migrations_copy, backend, statement, f"i{n}000001").stdout)
+        assert plain == ([] if backend in runs_on else ["foreign-dialect-sql"]), backend
+        assert _rules(lint(tmp_path, migrations_copy, backend, guarded, f"j{n}000001").stdout) == []

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-ANY, PG, MY = None, "postgresql", "mysql"
+ANY, PG, MY, SQLITE = None, "postgresql", "mysql", "sqlite"
 
 # rule id: (backend it concerns, why it is dangerous, the safe pattern)
 RULES = {
@@ -53,6 +53,10 @@ RULES = {
                            "can name it (a CHECK under a %(constraint_name)s convention never), and "
                            "an unnamed constraint cannot be dropped later",
                            "give it a name, e.g. op.f(\"uq_user_email\") as autogenerate writes it"),
+    "foreign-dialect-sql": (ANY, "this raw SQL is written for another database (a PostgreSQL ::cast "
+                            "or $$, MySQL backticks or ENGINE=, SQLite PRAGMA, ...) and fails on this one",
+                            "write it with op.* operations, or under `if op.get_bind().dialect.name "
+                            "== ...:` with a version for each backend"),
     "mysql-copy-alter": (MY, "this ALTER cannot run with ALGORITHM=INSTANT or INPLACE: MariaDB copies "
                          "the table and blocks writes meanwhile", "add a new column, backfill in "
                          "batches, switch, drop the old (or use an online schema change tool)"),
@@ -66,6 +70,19 @@ RULES = {
 }
 VOLATILE = re.compile(r"random\(|gen_random_uuid|uuid_generate|clock_timestamp|timeofday|nextval",
                       re.I)
+# Raw SQL that only some backends run: a pattern, and the backends that accept it.
+DIALECT_SQL = [
+    (re.compile(r"::\s*\w|\$\$|\b(CREATE|ALTER)\s+TYPE\b|\bCONCURRENTLY\b|\bILIKE\b|\b(BIG|SMALL)SERIAL\b",
+                re.I), {PG}),
+    (re.compile(r"\bSERIAL\b", re.I), {PG, MY}),  # MySQL's alias for an unsigned auto-increment
+    (re.compile(r"`"), {MY, SQLITE}),  # SQLite accepts MySQL's quoting
+    (re.compile(r"\bAUTO_INCREMENT\b|\bENGINE\s*=|\bMODIFY\s+COLUMN\b|\bALGORITHM\s*=|\bLOCK\s*=", re.I),
+     {MY}),
+    (re.compile(r"\bPRAGMA\b|\bAUTOINCREMENT\b|\bsqlite_master\b", re.I), {SQLITE}),
+]
+# RETURNING is left out: SQLite (3.35) and MariaDB (10.5) run it too.
+# String literals and comments, whose text is no SQL: 'a::b' is no cast.
+SQL_LITERALS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/", re.S)
 DATA_CHANGE = re.compile(r"^\s*(UPDATE|DELETE)\b", re.I)
 # Operations on a named object: the name comes first, then (outside a batch) the table.
 NAMED_OPS = {"create_index", "drop_index", "create_foreign_key", "create_unique_constraint",
@@ -128,7 +145,11 @@ def lint_script(script, backend, mapped_columns):
     for call in calls:
         _check(call, created, mapped_columns, flag)
     _check_text_keys(calls, flag)
-    data = [c for c in calls if c.name == "execute" and DATA_CHANGE.match(_string(c.node.args[0]) or "")]
+    for call in (c for c in calls if c.name == "execute"):
+        sql = SQL_LITERALS.sub(" ", _sql(call) or "")
+        if any(p.search(sql) and family not in runs_on for p, runs_on in DIALECT_SQL):
+            flag("foreign-dialect-sql", call.node, call.text)
+    data = [c for c in calls if c.name == "execute" and DATA_CHANGE.match(_sql(c) or "")]
     if data and any(c.name in SCHEMA_OPS for c in calls):
         flag("mysql-data-with-schema", data[0].node, data[0].text)
     return findings
@@ -202,8 +223,18 @@ def _check_text_keys(calls, flag):
 
 def _is_column(node):
     """sa.Column(...) or Column(...)."""
-    return isinstance(node, ast.Call) and \
-        getattr(node.func, "attr", getattr(node.func, "id", None)) == "Column"
+    return _called(node, "Column")
+
+
+def _called(node, name):
+    """Whether `node` calls `name`, plain or as an attribute (sa.text(...), text(...))."""
+    return isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) == name
+
+
+def _sql(call):
+    """The SQL an execute() call runs, when written as a string or sa.text() of one."""
+    sql = call.node.args[0] if call.node.args else call.keyword("sqltext")
+    return _string(sql.args[0] if _called(sql, "text") and sql.args else sql)
 
 
 def _is_text(type_):
