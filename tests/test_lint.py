@@ -31,6 +31,11 @@ CASES = [
      'op.add_column("user", sa.Column("plan", sa.String(20), nullable=False, server_default="free"))'),
     ("pg-index-not-concurrent", "postgresql", 'op.create_index("ix_user_active", "user", ["active"])',
      'safe.create_index("ix_user_active", "user", ["active"])'),
+    ("pg-drop-index-not-concurrent", "postgresql", 'op.drop_index("ix_user_active", table_name="user")',
+     'with op.get_context().autocommit_block():\n        op.drop_index("ix_user_active", table_name="user",'
+     ' postgresql_concurrently=True, if_exists=True)'),
+    ("pg-unique-constraint", "postgresql", 'op.create_unique_constraint("uq_user_a", "user", ["active"])',
+     'safe.create_index("uq_user_a", "user", ["active"], unique=True)'),
     ("pg-volatile-default", "postgresql",
      'op.add_column("user", sa.Column("token", sa.String(36), server_default=sa.text("gen_random_uuid()")))',
      'op.add_column("user", sa.Column("token", sa.String(36), server_default="none"))'),
@@ -238,3 +243,41 @@ def test_raw_sql_for_another_backend(tmp_path, migrations_copy, sql, runs_on):
         plain = _rules(lint(tmp_path, migrations_copy, backend, statement, f"i{n}000001").stdout)
         assert plain == ([] if backend in runs_on else ["foreign-dialect-sql"]), backend
         assert _rules(lint(tmp_path, migrations_copy, backend, guarded, f"j{n}000001").stdout) == []
+
+
+def test_a_primary_key_added_to_an_existing_table(tmp_path, migrations_copy):
+    body = 'op.create_primary_key("pk_roles_users", "roles_users", ["user_id", "role_id"])'
+    found = {b: _rules(lint(tmp_path, migrations_copy, b, body, f"k{n}000001").stdout)
+             for n, b in enumerate(("sqlite", "postgresql", "mysql"))}
+    assert found == {"sqlite": [], "postgresql": ["pg-unique-constraint"], "mysql": ["mysql-copy-alter"]}
+    new = 'op.create_table("t", sa.Column("id", sa.Integer))\n    ' + body.replace('"roles_users", ', '"t", ')
+    assert _rules(lint(tmp_path, migrations_copy, "postgresql", new, "k9000001").stdout) == []
+
+
+PG_PATTERNS = '''def upgrade():
+    safe.create_index("ix_user_email_copy", "user", ["email"], unique=True)
+    op.execute('ALTER TABLE "user" ADD CONSTRAINT uq_user_email_copy UNIQUE USING INDEX ix_user_email_copy')
+    safe.create_index("ix_user_active", "user", ["active"])
+    with op.get_context().autocommit_block():
+        op.drop_index("ix_user_active", table_name="user", postgresql_concurrently=True, if_exists=True)
+
+
+def downgrade():
+    op.drop_constraint("uq_user_email_copy", "user", type_="unique")
+'''
+
+
+@pytest.mark.example_domain
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_the_postgresql_patterns_lint_recommends_run_and_lint_clean(tmp_path, database_url, migrations_copy):
+    conf = write_conf(tmp_path / "pg.conf", database_url)
+    assert manage("db", "-d", str(migrations_copy), "reset", settings=conf).returncode == 0
+    add_migration(migrations_copy, "l0000001", "from myapp.migrate_tools import safe\n\n\n" + PG_PATTERNS)
+    linted = manage("db", "-d", str(migrations_copy), "lint", settings=conf)
+    assert linted.returncode == 0, linted.stdout
+    result = manage("db", "-d", str(migrations_copy), "upgrade", settings=conf)
+    assert result.returncode == 0, result.stderr
+    schema, _, _ = snapshot(database_url)
+    assert ("uq_user_email_copy", ("email",)) in schema["user"]["uniques"]
+    assert not any(i[0] == "ix_user_active" for i in schema["user"]["indexes"])
+    assert manage("db", "-d", str(migrations_copy), "downgrade", settings=conf).returncode == 0

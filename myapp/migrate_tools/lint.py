@@ -34,6 +34,16 @@ RULES = {
     "empty-downgrade": (ANY, "the migration cannot be reverted", "write downgrade() to undo upgrade()"),
     "pg-index-not-concurrent": (PG, "CREATE INDEX locks writes to the table for the whole build",
                                 "safe.create_index(...) (CONCURRENTLY, outside the transaction)"),
+    "pg-drop-index-not-concurrent": (PG, "DROP INDEX takes an exclusive lock on the table: every query "
+                                     "on it waits until the drop ends (squawk's "
+                                     "require-concurrent-index-deletion)",
+                                     "with op.get_context().autocommit_block(): op.drop_index(..., "
+                                     "postgresql_concurrently=True, if_exists=True)"),
+    "pg-unique-constraint": (PG, "ADD CONSTRAINT UNIQUE (or PRIMARY KEY) builds its index under an "
+                             "exclusive lock: no reads or writes meanwhile (squawk's "
+                             "disallowed-unique-constraint)", "safe.create_index(..., unique=True), then "
+                             "op.execute('ALTER TABLE t ADD CONSTRAINT name UNIQUE USING INDEX ix_name') "
+                             "if a constraint is needed"),
     "pg-volatile-default": (PG, "a volatile default rewrites the whole table under an exclusive lock",
                             "add the column without a default, backfill in batches, then set it"),
     "pg-type-rewrite": (PG, "this type change rewrites the table under an exclusive lock",
@@ -183,14 +193,20 @@ def _check(call, created, mapped_columns, flag):
             flag("pg-volatile-default", node, text)
     elif name == "alter_column":
         _check_alter(call, text, flag)
-    elif name == "create_index" and existing and not _true(call.keyword("postgresql_concurrently")):
-        flag("pg-index-not-concurrent", node, text)
+    elif name in ("create_index", "drop_index") and existing and \
+            not _true(call.keyword("postgresql_concurrently")):
+        flag("pg-index-not-concurrent" if name == "create_index" else "pg-drop-index-not-concurrent",
+             node, text)
+    elif name == "create_unique_constraint" and existing:
+        flag("pg-unique-constraint", node, text)
     elif name in ("create_foreign_key", "create_check_constraint") and existing \
             and not _true(call.keyword("postgresql_not_valid")):
         flag("pg-constraint-not-valid", node, text)
-    elif name in ("create_primary_key",) or (name == "drop_constraint" and
-                                              _string(call.keyword("type_")) == "primary"):
+    elif name == "create_primary_key" or (name == "drop_constraint" and
+                                          _string(call.keyword("type_")) == "primary"):
         flag("mysql-copy-alter", node, text)
+        if name == "create_primary_key" and existing:
+            flag("pg-unique-constraint", node, text)
 
 
 def _check_text_keys(calls, flag):
