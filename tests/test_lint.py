@@ -76,6 +76,12 @@ def lint(tmp_path, migrations, backend, body, revision, downgrade='op.execute("S
                               env={"SETTINGS": str(conf)})
 
 
+def lint_on_each(tmp_path, migrations, body, prefix, backends=("sqlite", "postgresql", "mysql")):
+    """{backend: the rules db lint finds in `body` there}, as revisions `prefix`0000000, ..."""
+    return {b: _rules(lint(tmp_path, migrations, b, body, f"{prefix}{n:07d}").stdout)
+            for n, b in enumerate(backends)}
+
+
 @pytest.mark.parametrize("rule, backend, trigger, clean", CASES, ids=[c[0] for c in CASES])
 def test_rule_flags_its_trigger_and_not_the_clean_form(tmp_path, migrations_copy, rule, backend,
                                                        trigger, clean):
@@ -160,7 +166,8 @@ def test_a_text_column_keyed_later_in_the_migration(tmp_path, migrations_copy):
 
 
 def test_an_index_on_a_table_the_migration_creates_needs_no_concurrently(tmp_path, migrations_copy):
-    body = ('op.create_table("note", sa.Column("id", sa.Integer, primary_key=True), sa.Column("a", sa.Integer))\n'
+    body = ('op.create_table("note", sa.Column("id", sa.Integer, primary_key=True),'
+            ' sa.Column("a", sa.Integer))\n'
             '    op.create_index("ix_note_a", "note", ["a"])')  # the table, not the index name, is new
     assert _rules(lint(tmp_path, migrations_copy, "postgresql", body, "a0000001").stdout) == []
 
@@ -182,18 +189,17 @@ BACKEND_TESTS = [
 def test_code_under_a_backend_test_is_judged_only_for_that_backend(tmp_path, migrations_copy, test, holds):
     body = ("from alembic import context\n    bind = op.get_bind()\n    dialect = bind.dialect.name\n"
             '    is_pg = dialect == "postgresql"\n    SERVERS = ("postgresql", "mysql")\n'
-            f'    if {test}:\n        op.drop_table("roles_users")\n    else:\n        op.drop_column("user", "legacy")')
-    for n, backend in enumerate(URLS):
-        result = lint(tmp_path, migrations_copy, backend, body, f"f000000{n}")
-        family = "mysql" if backend == "mariadb" else backend
-        assert _rules(result.stdout) == (["drop-table"] if family in holds else ["drop-column"]), backend
+            f'    if {test}:\n        op.drop_table("roles_users")\n'
+            '    else:\n        op.drop_column("user", "legacy")')
+    found = lint_on_each(tmp_path, migrations_copy, body, "f", URLS)
+    assert found == {b: ["drop-table"] if b.replace("mariadb", "mysql") in holds else ["drop-column"]
+                     for b in URLS}
 
 
 def test_code_after_an_early_return_runs_only_where_the_test_fails(tmp_path, migrations_copy):
     body = 'if op.get_bind().dialect.name != "postgresql":\n        return\n    op.drop_table("roles_users")'
-    found = {b: _rules(lint(tmp_path, migrations_copy, b, body, f"g000000{n}").stdout)
-             for n, b in enumerate(URLS)}
-    assert found == {"sqlite": [], "postgresql": ["drop-table"], "mysql": [], "mariadb": []}
+    assert lint_on_each(tmp_path, migrations_copy, body, "g", URLS) == \
+        {"sqlite": [], "postgresql": ["drop-table"], "mysql": [], "mariadb": []}
 
 
 # operations named None, in op.* and batch_op.* forms, and the rule each breaks
@@ -239,17 +245,16 @@ RAW_SQL = [
 def test_raw_sql_for_another_backend(tmp_path, migrations_copy, sql, runs_on):
     statement = f"op.execute({sql if sql.startswith('sa.') else repr(sql)})"
     guarded = f"if op.get_bind().dialect.name in {tuple(sorted(runs_on))!r}:\n        {statement}"
-    for n, backend in enumerate(("sqlite", "postgresql", "mysql")):
-        plain = _rules(lint(tmp_path, migrations_copy, backend, statement, f"i{n}000001").stdout)
-        assert plain == ([] if backend in runs_on else ["foreign-dialect-sql"]), backend
-        assert _rules(lint(tmp_path, migrations_copy, backend, guarded, f"j{n}000001").stdout) == []
+    assert lint_on_each(tmp_path, migrations_copy, statement, "i") == \
+        {b: [] if b in runs_on else ["foreign-dialect-sql"] for b in ("sqlite", "postgresql", "mysql")}
+    assert lint_on_each(tmp_path, migrations_copy, guarded, "j") == \
+        {"sqlite": [], "postgresql": [], "mysql": []}
 
 
 def test_a_primary_key_added_to_an_existing_table(tmp_path, migrations_copy):
     body = 'op.create_primary_key("pk_roles_users", "roles_users", ["user_id", "role_id"])'
-    found = {b: _rules(lint(tmp_path, migrations_copy, b, body, f"k{n}000001").stdout)
-             for n, b in enumerate(("sqlite", "postgresql", "mysql"))}
-    assert found == {"sqlite": [], "postgresql": ["pg-unique-constraint"], "mysql": ["mysql-copy-alter"]}
+    assert lint_on_each(tmp_path, migrations_copy, body, "k") == \
+        {"sqlite": [], "postgresql": ["pg-unique-constraint"], "mysql": ["mysql-copy-alter"]}
     new = 'op.create_table("t", sa.Column("id", sa.Integer))\n    ' + body.replace('"roles_users", ', '"t", ')
     assert _rules(lint(tmp_path, migrations_copy, "postgresql", new, "k9000001").stdout) == []
 

@@ -359,8 +359,8 @@ def _unreachable(function, family):
             block(node.body, runs and holds is not False)
             block(node.orelse, runs and holds is not True)
             return
-        for value in ast.iter_fields(node):
-            children = value[1] if isinstance(value[1], list) else [value[1]]
+        for _, field in ast.iter_fields(node):
+            children = field if isinstance(field, list) else [field]
             if children and isinstance(children[0], ast.stmt):
                 block(children, runs)
             else:
