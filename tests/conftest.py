@@ -66,9 +66,8 @@ def server_url(backend):
         .render_as_string(hide_password=False)
 
 
-def _use_backend(request):
+def use_backend(request, name):
     """Record the test's backend; skip (or, under REQUIRE_BACKENDS, fail) without its server."""
-    name = request.param
     request.node.user_properties.append(("backend", name))
     if name in SERVERS and not server_url(name):
         reason = f"{SERVERS[name]} is not set: no {name} server to test against"
@@ -81,13 +80,13 @@ def _use_backend(request):
 @pytest.fixture(params=BACKENDS)
 def backend(request):
     """Each test that uses a database runs once per backend."""
-    return _use_backend(request)
+    return use_backend(request, request.param)
 
 
 @pytest.fixture(params=list(SERVERS))
 def server(request):
     """Each test about database servers runs once per server backend."""
-    return _use_backend(request)
+    return use_backend(request, request.param)
 
 
 def new_database(backend, tmp_path):
