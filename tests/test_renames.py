@@ -51,15 +51,20 @@ def test_without_a_terminal_the_answer_is_no_with_a_hint(project, sqlite_url):
     assert "  drop column user.last_login_ip" in out and "  add column user.last_seen_ip" in out
 
 
-@pytest.mark.example_domain
-def test_table_rename_keeps_its_rows(project, database_url):
-    env = {"DEV_DATABASE_URL": database_url}
-    ok(make(project, "db", env=env))
-    (project / "myapp/models/note.py").write_text(NOTE)
+def _add_note(project, source, env):
+    """Add the Note model (`source`) to the project, and migrate the database to it."""
+    (project / "myapp/models/note.py").write_text(source)
     edit(project / "myapp/models/__init__.py", "from .user import User\n",
          "from .note import Note\nfrom .user import User\n")
     ok(make(project, "newmigration", "MSG=notes", env=env))
     ok(make(project, "migrate", env=env))
+
+
+@pytest.mark.example_domain
+def test_table_rename_keeps_its_rows(project, database_url):
+    env = {"DEV_DATABASE_URL": database_url}
+    ok(make(project, "db", env=env))
+    _add_note(project, NOTE, env)
     insert(database_url, "note", body="keep me")
 
     edit(project / "myapp/models/note.py", '__tablename__ = "note"', '__tablename__ = "memo"')
@@ -137,11 +142,7 @@ def _names(schema, table):
 def test_table_rename_renames_its_constraints_and_indexes(project, database_url):
     env = {"DEV_DATABASE_URL": database_url}
     ok(make(project, "db", env=env))
-    (project / "myapp/models/note.py").write_text(CONSTRAINED_NOTE)
-    edit(project / "myapp/models/__init__.py", "from .user import User\n",
-         "from .note import Note\nfrom .user import User\n")
-    ok(make(project, "newmigration", "MSG=notes", env=env))
-    ok(make(project, "migrate", env=env))
+    _add_note(project, CONSTRAINED_NOTE, env)
     user_id = next(iter(snapshot(database_url)[1]["user"].values()))["id"]
     insert(database_url, "note", body="keep me", tag="t", user_id=user_id)
     old = _names(snapshot(database_url)[0], "note")

@@ -21,8 +21,10 @@ uq, ck = (next(c for c in note.constraints if c.name == name) for name in ("uq_n
 @pytest.mark.parametrize("diff, line", [
     (("add_table", note), "table note: in the models, not in the migrations"),
     (("remove_column", None, "note", note.c.b), "column note.b: in the migrations, not in the models"),
-    (("add_constraint", uq), "unique constraint uq_note_a on note(a, b): in the models, not in the migrations"),
-    (("remove_constraint", ck), "check constraint ck_note_positive on note: in the migrations, not in the models"),
+    (("add_constraint", uq),
+     "unique constraint uq_note_a on note(a, b): in the models, not in the migrations"),
+    (("remove_constraint", ck),
+     "check constraint ck_note_positive on note: in the migrations, not in the models"),
     (("add_fk", fk), "foreign key fk_note_user_id_user on note(user_id) -> user(id): in the models,"
                      " not in the migrations"),
     (("remove_index", index), "index ix_note_b on note(b): in the migrations, not in the models"),
