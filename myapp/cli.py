@@ -22,7 +22,7 @@ CLICK_FLOW = (click.ClickException, click.exceptions.Exit, click.Abort)
 def error_message(exc, app=None):
     """One line saying what went wrong and where."""
     if isinstance(exc, MigrationFailed):
-        return exc.explain(shown(Path(exc.path)))
+        return exc.describe(shown(Path(exc.path)))
     if isinstance(exc, DBAPIError) and app is not None:
         return explain(exc, app.config["SQLALCHEMY_DATABASE_URI"])
     if isinstance(exc, (ConfigError, CommandError, ScratchDatabaseError, MigrationRefused, LockTimeout)):

@@ -69,9 +69,9 @@ class MigrationFailed(Exception):
         self.revision, self.path, self.line, self.statement, self.url = revision, path, line, statement, url
 
     def __str__(self):
-        return self.explain(self.path)
+        return self.describe(self.path)
 
-    def explain(self, shown_path):
+    def describe(self, shown_path):
         """One line: the revision, its file (as `shown_path`), line and statement, then the cause."""
         where = f"{shown_path}:{self.line}: {self.statement}" if self.line else shown_path
         failed = f"migration {self.revision} ({where}) failed"
