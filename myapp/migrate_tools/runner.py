@@ -10,6 +10,7 @@ from . import declared, enums, journal, mysql_indexes, sqlite_batch  # noqa: F40
 # operations and the MySQL and SQLite impls)
 from .checksum import file_checksum
 from .connection import check_foreign_keys, is_mysql, migration_engine
+from .errors import migration_failed
 from .locks import exclusive_run
 from .report import MigrationTimer
 
@@ -110,12 +111,11 @@ def _dry_run(context, engine, connection, echo):
 
 
 def _record_failures(connection, failures):
-    try:
+    """Journal the migrations that failed, after their rollback."""
+    with contextlib.suppress(Exception):  # the database may be what failed: keep the original error
         for failure in failures:
             journal.record(connection, *failure)
         connection.commit()
-    except Exception:  # the database may be what failed: keep the original error
-        pass
 
 
 def _journal_each_migration(script_directory, engine, connection, failures):
@@ -146,11 +146,15 @@ def _journaled(function, script, direction, engine, connection, separate, failur
             function(*args, **kwargs)
         except BaseException as e:
             if separate:
-                with engine.connect() as side:
+                # The database may be what failed: keep the original error (a row left 'running'
+                # then blocks the next run, as after a crash).
+                with contextlib.suppress(Exception), engine.connect() as side:
                     journal.finish(side, row, "failed", e)
                     side.commit()
             else:
                 failures.append((script.revision, direction, "rolled_back", started, checksum, e))
+            if isinstance(e, Exception):  # not Ctrl-C or exit: those stay what they are
+                raise migration_failed(e, script.revision, script.path, engine.url) from e
             raise
         if separate:
             with engine.connect() as side:
