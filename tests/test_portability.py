@@ -154,8 +154,9 @@ def test_generate_on_one_backend_deploy_to_another(project, pair, tmp_path):
         edit(user_py, "Enum('free', 'pro', name='plan')", "Enum('free', 'pro', 'team', name='plan')")
         step("team plan", "alter enum type plan (free, pro -> free, pro, team)")
         insert(prod_url, "user", email="team@example.com", password="x", active=True, plan="team")
-        values = enum_values(prod_url)
-        assert values.get("plan", values.get("user.plan")) == ["free", "pro", "team"]
+        if not prod_url.startswith("sqlite"):  # SQLite keeps no values (a VARCHAR)
+            values = enum_values(prod_url)
+            assert values.get("plan", values.get("user.plan")) == ["free", "pro", "team"]
 
         # 4. A String column becomes an Enum (the rows hold its values), default kept.
         edit(project / "myapp/models/shop.py", 'kind: Mapped[str] = mapped_column(String(10), server_default="plain")',
