@@ -146,7 +146,7 @@ def test_table_rename_renames_its_constraints_and_indexes(project, database_url)
     user_id = next(iter(snapshot(database_url)[1]["user"].values()))["id"]
     insert(database_url, "note", body="keep me", tag="t", user_id=user_id)
     old = _names(snapshot(database_url)[0], "note")
-    assert old == ({"uq_note_body"}, {"ix_note_tag"}, {"fk_note_user_id_user"},
+    assert old == ({"uq_note_body_user_id"}, {"ix_note_tag"}, {"fk_note_user_id_user"},
                    {"ck_note_body_not_empty"}), old
 
     edit(project / "myapp/models/note.py", '__tablename__ = "note"', '__tablename__ = "memo"')
@@ -156,7 +156,7 @@ def test_table_rename_renames_its_constraints_and_indexes(project, database_url)
         ok(make(project, "migrate", env=env))
         schema, data, _ = snapshot(database_url)
         assert "note" not in schema and [r["body"] for r in data["memo"].values()] == ["keep me"]
-        assert _names(schema, "memo") == ({"uq_memo_body"}, {"ix_memo_tag"}, {"fk_memo_user_id_user"},
+        assert _names(schema, "memo") == ({"uq_memo_body_user_id"}, {"ix_memo_tag"}, {"fk_memo_user_id_user"},
                                           {"ck_memo_body_not_empty"})
         ok(make(project, "check", env=env))
         ok(make(project, "downgrade", env=env))

@@ -7,18 +7,29 @@ same schema, on the other backends. So while newmigration builds its scratch dat
 column's type is recorded as the migrations declared it, and written instead (portable.py).
 """
 from alembic.operations import Operations, ops, toimpl
-from sqlalchemy import Enum
+from sqlalchemy import CheckConstraint, Enum
 
 from .enums import same_enum_type
 
 
 class DeclaredTypes(dict):
-    """(table, column) -> the type the migrations last gave that column."""
+    """(table, column) -> the type the migrations last gave that column; and in `checks`,
+    (table, name) -> the condition of each CHECK constraint as the migrations wrote it."""
+
+    def __init__(self):
+        super().__init__()
+        self.checks = {}
 
     def record(self, op, table=None):
         table = table or getattr(op, "table_name", None)
         if isinstance(op, ops.CreateTableOp):
             self.update({(table, c.name): c.type for c in op.columns if hasattr(c, "type")})
+            self.checks.update({(table, c.name): str(c.sqltext) for c in op.columns
+                                if isinstance(c, CheckConstraint) and c.name})
+        elif isinstance(op, ops.CreateCheckConstraintOp):
+            self.checks[table, op.constraint_name] = str(op.condition)
+        elif isinstance(op, ops.DropConstraintOp):
+            self.checks.pop((table, op.constraint_name), None)
         elif isinstance(op, ops.AddColumnOp):
             self[table, op.column.name] = op.column.type
         elif isinstance(op, ops.AlterColumnOp):
@@ -29,10 +40,11 @@ class DeclaredTypes(dict):
         elif isinstance(op, ops.DropColumnOp):
             self.pop((table, op.column_name), None)
         elif isinstance(op, (ops.DropTableOp, ops.RenameTableOp)):
-            for key in [k for k in self if k[0] == table]:
-                value = self.pop(key)
-                if isinstance(op, ops.RenameTableOp):
-                    self[op.new_table_name, key[1]] = value
+            for found in (self, self.checks):
+                for key in [k for k in found if k[0] == table]:
+                    value = found.pop(key)
+                    if isinstance(op, ops.RenameTableOp):
+                        found[op.new_table_name, key[1]] = value
 
 
 def declared_types(context):
@@ -57,7 +69,9 @@ def _recording(original):
 
 for _op, _original in ((ops.CreateTableOp, toimpl.create_table), (ops.AddColumnOp, toimpl.add_column),
                        (ops.DropColumnOp, toimpl.drop_column), (ops.DropTableOp, toimpl.drop_table),
-                       (ops.RenameTableOp, toimpl.rename_table)):
+                       (ops.RenameTableOp, toimpl.rename_table),
+                       (ops.AddConstraintOp, toimpl.create_constraint),
+                       (ops.DropConstraintOp, toimpl.drop_constraint)):
     Operations.implementation_for(_op, replace=True)(_recording(_original))
 
 
