@@ -1,4 +1,5 @@
-"""Model histories the fuzz campaign once broke, replayed on every backend (tests/evolution.py)."""
+"""Model histories the fuzz campaign once broke, replayed on every pair of backends: migrations
+written on one backend and applied on each (tests/evolution.py)."""
 from dataclasses import replace
 
 import pytest
@@ -62,8 +63,8 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_history(backend, database_url, tmp_path, case):
+def test_history(pair, tmp_path, case):
     start, *edits = CASES[case]
-    with history(database_url, tmp_path, start) as walk:
+    with history(pair, tmp_path, start) as walk:
         for edit in edits:
             walk.step(edit(walk.spec), case)
