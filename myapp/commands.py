@@ -172,6 +172,7 @@ def _rename_answerer(mode):
 @with_appcontext
 def db_newmigration(message, renames):
     """Write a migration for the model changes, compared on a scratch database."""
+    from .migrate_tools.declared import DeclaredTypes
     from .migrate_tools.report import describe_operations
     from .migrate_tools.scratch import scratch_database
 
@@ -183,7 +184,8 @@ def db_newmigration(message, renames):
     cfg = current_app.config
     with scratch_database(cfg["SQLALCHEMY_DATABASE_URI"], cfg.get("SCRATCH_DATABASE_URL")) as scratch_url:
         # Build the schema the existing migrations produce, then compare the models with it.
-        config.attributes.update(database_url=scratch_url, echo=lambda line: None)
+        config.attributes.update(database_url=scratch_url, echo=lambda line: None,
+                                 declared_types=DeclaredTypes())
         alembic_command.upgrade(config, "head")
         script = alembic_command.revision(config, message, autogenerate=True)
     if not script:
@@ -303,13 +305,15 @@ def db_status():
 
 def _models_differ():
     """Whether the models differ from the schema the migrations build (on a scratch database)."""
+    from .migrate_tools.declared import DeclaredTypes
     from .migrate_tools.scratch import scratch_database
 
     config = alembic_config()
     config.cmd_opts.quiet = True  # the verdict is ours to print
     with scratch_database(current_app.config["SQLALCHEMY_DATABASE_URI"],
                           current_app.config.get("SCRATCH_DATABASE_URL")) as scratch_url:
-        config.attributes.update(database_url=scratch_url, echo=lambda line: None)
+        config.attributes.update(database_url=scratch_url, echo=lambda line: None,
+                                 declared_types=DeclaredTypes())
         alembic_command.upgrade(config, "heads")
         try:
             alembic_command.check(config)

@@ -7,13 +7,15 @@ from sqlalchemy import MetaData
 
 from .migrate_tools.compare import compare_server_default
 
-# Every constraint gets a predictable name, so any of them can be dropped later,
-# and SQLite's batch mode can find them (Alembic's naming.rst).
+# Every constraint gets a predictable name, so any of them can be dropped later, and SQLite's
+# batch mode can find them (Alembic's naming.rst). Names cover every column (column_0_N_name),
+# so two composite constraints that share a first column never get the same name; a name too
+# long for a backend is cut with a stable hash by SQLAlchemy, as create_all does.
 NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
 

@@ -66,10 +66,9 @@ def server_url(backend):
         .render_as_string(hide_password=False)
 
 
-def _use_backend(request, name=None, needs=()):
+def use_backend(request, name, needs=()):
     """Record the test's backend; skip (or, under REQUIRE_BACKENDS, fail) without its server
     or without the server of any other backend in `needs`."""
-    name = name or request.param
     request.node.user_properties.append(("backend", name))
     for needed in sorted({name, *needs} & set(SERVERS)):
         if not server_url(needed):
@@ -83,13 +82,13 @@ def _use_backend(request, name=None, needs=()):
 @pytest.fixture(params=BACKENDS)
 def backend(request):
     """Each test that uses a database runs once per backend."""
-    return _use_backend(request)
+    return use_backend(request, request.param)
 
 
 @pytest.fixture(params=list(SERVERS))
 def server(request):
     """Each test about database servers runs once per server backend."""
-    return _use_backend(request)
+    return use_backend(request, request.param)
 
 
 # (generating backend, applying backend): a migration written on one, run on the other.
@@ -104,7 +103,7 @@ def pair_id(pair):
 def pair(request):
     """Each cross-backend test runs once per pair; it counts under its applying backend."""
     generate, apply = request.param
-    _use_backend(request, apply, needs=[generate])
+    use_backend(request, apply, needs=[generate])
     return request.param
 
 

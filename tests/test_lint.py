@@ -7,7 +7,7 @@ from myapp.cli import cli
 from .conftest import add_migration, manage, snapshot, write_conf
 
 URLS = {"sqlite": "sqlite:////nonexistent/lint.db", "postgresql": "postgresql://u@localhost/lint",
-        "mysql": "mysql://u@localhost/lint"}
+        "mysql": "mysql://u@localhost/lint", "mariadb": "mariadb://u@localhost/lint"}
 B = "with op.batch_alter_table(\"user\") as batch_op:\n        "
 
 # rule, backend, upgrade() body that triggers it, a clean body
@@ -31,6 +31,11 @@ CASES = [
      'op.add_column("user", sa.Column("plan", sa.String(20), nullable=False, server_default="free"))'),
     ("pg-index-not-concurrent", "postgresql", 'op.create_index("ix_user_active", "user", ["active"])',
      'safe.create_index("ix_user_active", "user", ["active"])'),
+    ("pg-drop-index-not-concurrent", "postgresql", 'op.drop_index("ix_user_active", table_name="user")',
+     'with op.get_context().autocommit_block():\n        op.drop_index("ix_user_active", table_name="user",'
+     ' postgresql_concurrently=True, if_exists=True)'),
+    ("pg-unique-constraint", "postgresql", 'op.create_unique_constraint("uq_user_a", "user", ["active"])',
+     'safe.create_index("uq_user_a", "user", ["active"], unique=True)'),
     ("pg-volatile-default", "postgresql",
      'op.add_column("user", sa.Column("token", sa.String(36), server_default=sa.text("gen_random_uuid()")))',
      'op.add_column("user", sa.Column("token", sa.String(36), server_default="none"))'),
@@ -43,6 +48,12 @@ CASES = [
     ("pg-constraint-not-valid", "postgresql",
      'op.create_foreign_key("fk_user_login_count_role", "user", "role", ["login_count"], ["id"])',
      'safe.add_foreign_key("fk_user_login_count_role", "user", "role", ["login_count"], ["id"])'),
+    ("unrunnable-operation", "sqlite", B + 'batch_op.drop_constraint(None, type_="foreignkey")',
+     B + 'batch_op.drop_constraint("fk_user_login_count_role", type_="foreignkey")'),
+    ("unnamed-constraint", "sqlite", B + 'batch_op.create_unique_constraint(None, ["login_count"])',
+     B + 'batch_op.create_unique_constraint("uq_user_login_count", ["login_count"])'),
+    ("foreign-dialect-sql", "sqlite", 'op.execute("SELECT id::text FROM role")',
+     'op.execute("SELECT \'a::b\' FROM role")'),
     ("mysql-copy-alter", "mysql",
      'op.alter_column("user", "login_count", existing_type=sa.Integer(), type_=sa.BigInteger())',
      'op.alter_column("user", "last_login_ip", existing_type=sa.String(45), type_=sa.String(100))'),
@@ -63,6 +74,12 @@ def lint(tmp_path, migrations, backend, body, revision, downgrade='op.execute("S
     conf = write_conf(tmp_path / f"{backend}.conf", URLS[backend])
     return CliRunner().invoke(cli, ["db", "-d", str(migrations), "lint", revision],
                               env={"SETTINGS": str(conf)})
+
+
+def lint_on_each(tmp_path, migrations, body, prefix, backends=("sqlite", "postgresql", "mysql")):
+    """{backend: the rules db lint finds in `body` there}, as revisions `prefix`0000000, ..."""
+    return {b: _rules(lint(tmp_path, migrations, b, body, f"{prefix}{n:07d}").stdout)
+            for n, b in enumerate(backends)}
 
 
 @pytest.mark.parametrize("rule, backend, trigger, clean", CASES, ids=[c[0] for c in CASES])
@@ -146,3 +163,126 @@ def test_a_text_column_keyed_later_in_the_migration(tmp_path, migrations_copy):
     prefix = body.replace('["bio"])', '["bio"], mysql_length=100)')
     assert "mysql-text-key" not in _rules(lint(tmp_path, migrations_copy, "mysql", prefix, "a0000002").stdout)
     assert "mysql-text-key" not in _rules(lint(tmp_path, migrations_copy, "sqlite", body, "a0000003").stdout)
+
+
+def test_an_index_on_a_table_the_migration_creates_needs_no_concurrently(tmp_path, migrations_copy):
+    body = ('op.create_table("note", sa.Column("id", sa.Integer, primary_key=True),'
+            ' sa.Column("a", sa.Integer))\n'
+            '    op.create_index("ix_note_a", "note", ["a"])')  # the table, not the index name, is new
+    assert _rules(lint(tmp_path, migrations_copy, "postgresql", body, "a0000001").stdout) == []
+
+
+# a test of the backend in a migration, and the backends where it holds
+BACKEND_TESTS = [
+    ('op.get_bind().dialect.name == "postgresql"', {"postgresql"}),
+    ('op.get_bind().dialect.name != "postgresql"', {"sqlite", "mysql"}),
+    ('op.get_context().dialect.name in ("mysql", "mariadb")', {"mysql"}),
+    ('"mariadb" == dialect', {"mysql"}),
+    ('dialect not in SERVERS', {"sqlite"}),
+    ('bind.dialect.name == "sqlite"', {"sqlite"}),
+    ('context.get_context().dialect.name == "postgresql"', {"postgresql"}),
+    ('not (is_pg or dialect == "sqlite")', {"mysql"}),
+]
+
+
+@pytest.mark.parametrize("test, holds", BACKEND_TESTS, ids=[t for t, _ in BACKEND_TESTS])
+def test_code_under_a_backend_test_is_judged_only_for_that_backend(tmp_path, migrations_copy, test, holds):
+    body = ("from alembic import context\n    bind = op.get_bind()\n    dialect = bind.dialect.name\n"
+            '    is_pg = dialect == "postgresql"\n    SERVERS = ("postgresql", "mysql")\n'
+            f'    if {test}:\n        op.drop_table("roles_users")\n'
+            '    else:\n        op.drop_column("user", "legacy")')
+    found = lint_on_each(tmp_path, migrations_copy, body, "f", URLS)
+    assert found == {b: ["drop-table"] if b.replace("mariadb", "mysql") in holds else ["drop-column"]
+                     for b in URLS}
+
+
+def test_code_after_an_early_return_runs_only_where_the_test_fails(tmp_path, migrations_copy):
+    body = 'if op.get_bind().dialect.name != "postgresql":\n        return\n    op.drop_table("roles_users")'
+    assert lint_on_each(tmp_path, migrations_copy, body, "g", URLS) == \
+        {"sqlite": [], "postgresql": ["drop-table"], "mysql": [], "mariadb": []}
+
+
+# operations named None, in op.* and batch_op.* forms, and the rule each breaks
+NAMED_NONE = [
+    ('op.drop_constraint(None, "user", type_="unique")', ["unrunnable-operation"]),
+    ('op.drop_constraint(constraint_name=None, table_name="user")', ["unrunnable-operation"]),
+    ('op.drop_index(None, table_name="user")', ["unrunnable-operation"]),
+    (B + "batch_op.drop_index(None)", ["unrunnable-operation"]),
+    ('op.create_index(None, "user", ["active"])', ["unnamed-constraint"]),
+    (B + 'batch_op.create_index(None, ["active"])', ["unnamed-constraint"]),
+    ('op.create_foreign_key(None, "user", "role", ["login_count"], ["id"])', ["unnamed-constraint"]),
+    (B + 'batch_op.create_foreign_key(None, "role", ["login_count"], ["id"])', ["unnamed-constraint"]),
+    (B + 'batch_op.create_check_constraint(None, "login_count >= 0")', ["unnamed-constraint"]),
+    ('op.create_primary_key(None, "roles_users", ["user_id", "role_id"])', ["unnamed-constraint"]),
+    ('op.drop_index("ix_user_active", None)', []),  # a None table is no None name
+    (B + 'batch_op.create_foreign_key("fk_user_login_count_role", "role", ["login_count"], ["id"])', []),
+]
+
+
+@pytest.mark.parametrize("body, rules", NAMED_NONE, ids=[b.replace(B, "batch: ") for b, _ in NAMED_NONE])
+def test_operations_named_none(tmp_path, migrations_copy, body, rules):
+    assert _rules(lint(tmp_path, migrations_copy, "sqlite", body, "h0000001").stdout) == rules
+
+
+# raw SQL for some backends only, and the backends that run it
+RAW_SQL = [
+    ("SELECT id::text FROM role", {"postgresql"}),
+    ('sa.text("SELECT id :: TEXT FROM role")', {"postgresql"}),
+    ("DO $$ BEGIN PERFORM 1; END $$", {"postgresql"}),
+    ("ALTER TYPE mood ADD VALUE 'sad'", {"postgresql"}),
+    ("CREATE INDEX CONCURRENTLY ix_role_name ON role (name)", {"postgresql"}),
+    ("SELECT id FROM role WHERE name ILIKE 'a%'", {"postgresql"}),
+    ("SELECT `name` FROM role", {"mysql", "sqlite"}),
+    ("ALTER TABLE role ENGINE=InnoDB", {"mysql"}),
+    ("ALTER TABLE role MODIFY COLUMN name VARCHAR(80), ALGORITHM=INPLACE, LOCK=NONE", {"mysql"}),
+    ("PRAGMA foreign_keys = ON", {"sqlite"}),
+    ("SELECT name FROM sqlite_master", {"sqlite"}),
+    ("SELECT 'a::b', 'PRAGMA x', \"x`y\" FROM role -- ILIKE", {"sqlite", "postgresql", "mysql"}),
+]
+
+
+@pytest.mark.parametrize("sql, runs_on", RAW_SQL, ids=[s for s, _ in RAW_SQL])
+def test_raw_sql_for_another_backend(tmp_path, migrations_copy, sql, runs_on):
+    statement = f"op.execute({sql if sql.startswith('sa.') else repr(sql)})"
+    guarded = f"if op.get_bind().dialect.name in {tuple(sorted(runs_on))!r}:\n        {statement}"
+    assert lint_on_each(tmp_path, migrations_copy, statement, "i") == \
+        {b: [] if b in runs_on else ["foreign-dialect-sql"] for b in ("sqlite", "postgresql", "mysql")}
+    assert lint_on_each(tmp_path, migrations_copy, guarded, "j") == \
+        {"sqlite": [], "postgresql": [], "mysql": []}
+
+
+def test_a_primary_key_added_to_an_existing_table(tmp_path, migrations_copy):
+    body = 'op.create_primary_key("pk_roles_users", "roles_users", ["user_id", "role_id"])'
+    assert lint_on_each(tmp_path, migrations_copy, body, "k") == \
+        {"sqlite": [], "postgresql": ["pg-unique-constraint"], "mysql": ["mysql-copy-alter"]}
+    new = 'op.create_table("t", sa.Column("id", sa.Integer))\n    ' + body.replace('"roles_users", ', '"t", ')
+    assert _rules(lint(tmp_path, migrations_copy, "postgresql", new, "k9000001").stdout) == []
+
+
+PG_PATTERNS = '''def upgrade():
+    safe.create_index("ix_user_email_copy", "user", ["email"], unique=True)
+    op.execute('ALTER TABLE "user" ADD CONSTRAINT uq_user_email_copy UNIQUE USING INDEX ix_user_email_copy')
+    safe.create_index("ix_user_active", "user", ["active"])
+    with op.get_context().autocommit_block():
+        op.drop_index("ix_user_active", table_name="user", postgresql_concurrently=True, if_exists=True)
+
+
+def downgrade():
+    op.drop_constraint("uq_user_email_copy", "user", type_="unique")
+'''
+
+
+@pytest.mark.example_domain
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_the_postgresql_patterns_lint_recommends_run_and_lint_clean(tmp_path, database_url, migrations_copy):
+    conf = write_conf(tmp_path / "pg.conf", database_url)
+    assert manage("db", "-d", str(migrations_copy), "reset", settings=conf).returncode == 0
+    add_migration(migrations_copy, "l0000001", "from myapp.migrate_tools import safe\n\n\n" + PG_PATTERNS)
+    linted = manage("db", "-d", str(migrations_copy), "lint", settings=conf)
+    assert linted.returncode == 0, linted.stdout
+    result = manage("db", "-d", str(migrations_copy), "upgrade", settings=conf)
+    assert result.returncode == 0, result.stderr
+    schema, _, _ = snapshot(database_url)
+    assert ("uq_user_email_copy", ("email",)) in schema["user"]["uniques"]
+    assert not any(i[0] == "ix_user_active" for i in schema["user"]["indexes"])
+    assert manage("db", "-d", str(migrations_copy), "downgrade", settings=conf).returncode == 0

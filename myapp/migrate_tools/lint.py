@@ -1,6 +1,8 @@
 """A linter for migrations: operations that lose data, lock busy tables, or break the running
 release. It reads the migration files (nothing runs); a comment naming a rule id in the file
 acknowledges that rule's findings there, e.g. `# lint: drop-column (backed up in ticket 42)`.
+Code under a test of the backend (`if op.get_bind().dialect.name == "mysql":`) is judged only
+for the backends it runs on.
 """
 import ast
 import io
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-ANY, PG, MY = None, "postgresql", "mysql"
+ANY, PG, MY, SQLITE = None, "postgresql", "mysql", "sqlite"
 
 # rule id: (backend it concerns, why it is dangerous, the safe pattern)
 RULES = {
@@ -32,6 +34,16 @@ RULES = {
     "empty-downgrade": (ANY, "the migration cannot be reverted", "write downgrade() to undo upgrade()"),
     "pg-index-not-concurrent": (PG, "CREATE INDEX locks writes to the table for the whole build",
                                 "safe.create_index(...) (CONCURRENTLY, outside the transaction)"),
+    "pg-drop-index-not-concurrent": (PG, "DROP INDEX takes an exclusive lock on the table: every query "
+                                     "on it waits until the drop ends (squawk's "
+                                     "require-concurrent-index-deletion)",
+                                     "with op.get_context().autocommit_block(): op.drop_index(..., "
+                                     "postgresql_concurrently=True, if_exists=True)"),
+    "pg-unique-constraint": (PG, "ADD CONSTRAINT UNIQUE (or PRIMARY KEY) builds its index under an "
+                             "exclusive lock: no reads or writes meanwhile (squawk's "
+                             "disallowed-unique-constraint)", "safe.create_index(..., unique=True), then "
+                             "op.execute('ALTER TABLE t ADD CONSTRAINT name UNIQUE USING INDEX ix_name') "
+                             "if a constraint is needed"),
     "pg-volatile-default": (PG, "a volatile default rewrites the whole table under an exclusive lock",
                             "add the column without a default, backfill in batches, then set it"),
     "pg-type-rewrite": (PG, "this type change rewrites the table under an exclusive lock",
@@ -42,6 +54,19 @@ RULES = {
     "pg-constraint-not-valid": (PG, "adding the constraint checks every row under a lock",
                                 "safe.add_foreign_key(...), or postgresql_not_valid=True then "
                                 "VALIDATE CONSTRAINT"),
+    "unrunnable-operation": (ANY, "Alembic cannot drop a constraint or index named None: the "
+                             "migration fails on every backend, after the statements before it ran",
+                             "give its name (autogenerate writes None where the database left it "
+                             "unnamed: look the name up, or on SQLite pass naming_convention= to "
+                             "batch_alter_table)"),
+    "unnamed-constraint": (ANY, "named None, it is created only where the MetaData naming convention "
+                           "can name it (a CHECK under a %(constraint_name)s convention never), and "
+                           "an unnamed constraint cannot be dropped later",
+                           "give it a name, e.g. op.f(\"uq_user_email\") as autogenerate writes it"),
+    "foreign-dialect-sql": (ANY, "this raw SQL is written for another database (a PostgreSQL ::cast "
+                            "or $$, MySQL backticks or ENGINE=, SQLite PRAGMA, ...) and fails on this one",
+                            "write it with op.* operations, or under `if op.get_bind().dialect.name "
+                            "== ...:` with a version for each backend"),
     "mysql-copy-alter": (MY, "this ALTER cannot run with ALGORITHM=INSTANT or INPLACE: MariaDB copies "
                          "the table and blocks writes meanwhile", "add a new column, backfill in "
                          "batches, switch, drop the old (or use an online schema change tool)"),
@@ -55,7 +80,25 @@ RULES = {
 }
 VOLATILE = re.compile(r"random\(|gen_random_uuid|uuid_generate|clock_timestamp|timeofday|nextval",
                       re.I)
+# Raw SQL that only some backends run: a pattern, and the backends that accept it.
+DIALECT_SQL = [
+    (re.compile(r"::\s*\w|\$\$|\b(CREATE|ALTER)\s+TYPE\b|\bCONCURRENTLY\b|\bILIKE\b|\b(BIG|SMALL)SERIAL\b",
+                re.I), {PG}),
+    (re.compile(r"\bSERIAL\b", re.I), {PG, MY}),  # MySQL's alias for an unsigned auto-increment
+    (re.compile(r"`"), {MY, SQLITE}),  # SQLite accepts MySQL's quoting
+    (re.compile(r"\bAUTO_INCREMENT\b|\bENGINE\s*=|\bMODIFY\s+COLUMN\b|\bALGORITHM\s*=|\bLOCK\s*=", re.I),
+     {MY}),
+    (re.compile(r"\bPRAGMA\b|\bAUTOINCREMENT\b|\bsqlite_master\b", re.I), {SQLITE}),
+]
+# RETURNING is left out: SQLite (3.35) and MariaDB (10.5) run it too.
+# String literals and comments, whose text is no SQL: 'a::b' is no cast.
+SQL_LITERALS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/", re.S)
 DATA_CHANGE = re.compile(r"^\s*(UPDATE|DELETE)\b", re.I)
+# Operations on a named object: the name comes first, then (outside a batch) the table.
+NAMED_OPS = {"create_index", "drop_index", "create_foreign_key", "create_unique_constraint",
+             "create_check_constraint", "create_primary_key", "drop_constraint"}
+# What a migration reads the backend's name from: `op.get_bind().dialect.name` and the like.
+BIND_SOURCES = {"op.get_bind", "op.get_context", "context.get_context"}
 SCHEMA_OPS = {"create_table", "drop_table", "add_column", "drop_column", "alter_column",
               "create_index", "drop_index", "create_foreign_key", "create_unique_constraint",
               "create_check_constraint", "drop_constraint", "rename_table"}
@@ -88,30 +131,35 @@ class Call:
 
 
 def lint_script(script, backend, mapped_columns):
-    """The findings for one migration script on `backend` ("sqlite", "postgresql", "mysql").
+    """The findings for one migration script on `backend` ("sqlite", "postgresql", "mysql", "mariadb").
 
     `mapped_columns` maps table names to the column names the models map."""
     source = Path(script.path).read_text(encoding="utf-8")
     tree = ast.parse(source)
     acknowledged = _acknowledged(source)
     functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    family = _family(backend)
     findings = []
 
     def flag(rule, node, text):
-        concerns = RULES[rule][0]
-        if concerns in (ANY, backend) or (concerns == MY and backend == "mariadb"):
+        if RULES[rule][0] in (ANY, family):
             findings.append(Finding(rule, script.path, node.lineno, text, rule in acknowledged))
 
     downgrade = functions.get("downgrade")
     if downgrade is None or all(isinstance(s, ast.Pass) or _is_docstring(s) for s in downgrade.body):
         flag("empty-downgrade", downgrade or tree, "def downgrade()" if downgrade else "no downgrade()")
     upgrade = functions.get("upgrade")
-    calls = list(_calls(upgrade)) if upgrade else []
+    unreachable = _unreachable(upgrade, family) if upgrade else set()
+    calls = [c for c in _calls(upgrade) if id(c.node) not in unreachable] if upgrade else []
     created = {_string(c.node.args[0]) for c in calls if c.name == "create_table" and c.node.args}
     for call in calls:
         _check(call, created, mapped_columns, flag)
     _check_text_keys(calls, flag)
-    data = [c for c in calls if c.name == "execute" and DATA_CHANGE.match(_string(c.node.args[0]) or "")]
+    for call in (c for c in calls if c.name == "execute"):
+        sql = SQL_LITERALS.sub(" ", _sql(call) or "")
+        if any(p.search(sql) and family not in runs_on for p, runs_on in DIALECT_SQL):
+            flag("foreign-dialect-sql", call.node, call.text)
+    data = [c for c in calls if c.name == "execute" and DATA_CHANGE.match(_sql(c) or "")]
     if data and any(c.name in SCHEMA_OPS for c in calls):
         flag("mysql-data-with-schema", data[0].node, data[0].text)
     return findings
@@ -119,8 +167,13 @@ def lint_script(script, backend, mapped_columns):
 
 def _check(call, created, mapped_columns, flag):
     node, text, name = call.node, call.text, call.name
-    table = call.table if call.table else (_string(node.args[0]) if node.args else None)
+    table = _table(call)
     existing = table not in created
+    if name in NAMED_OPS:
+        # the name is the first argument, in op.* and batch_op.* alike
+        named = node.args[0] if node.args else call.keyword("constraint_name") or call.keyword("index_name")
+        if isinstance(named, ast.Constant) and named.value is None:
+            flag("unrunnable-operation" if name.startswith("drop_") else "unnamed-constraint", node, text)
     if name == "drop_table":
         flag("drop-table", node, text)
     elif name == "drop_column":
@@ -140,21 +193,27 @@ def _check(call, created, mapped_columns, flag):
             flag("pg-volatile-default", node, text)
     elif name == "alter_column":
         _check_alter(call, text, flag)
-    elif name == "create_index" and existing and not _true(call.keyword("postgresql_concurrently")):
-        flag("pg-index-not-concurrent", node, text)
+    elif name in ("create_index", "drop_index") and existing and \
+            not _true(call.keyword("postgresql_concurrently")):
+        flag("pg-index-not-concurrent" if name == "create_index" else "pg-drop-index-not-concurrent",
+             node, text)
+    elif name == "create_unique_constraint" and existing:
+        flag("pg-unique-constraint", node, text)
     elif name in ("create_foreign_key", "create_check_constraint") and existing \
             and not _true(call.keyword("postgresql_not_valid")):
         flag("pg-constraint-not-valid", node, text)
-    elif name in ("create_primary_key",) or (name == "drop_constraint" and
-                                              _string(call.keyword("type_")) == "primary"):
+    elif name == "create_primary_key" or (name == "drop_constraint" and
+                                          _string(call.keyword("type_")) == "primary"):
         flag("mysql-copy-alter", node, text)
+        if name == "create_primary_key" and existing:
+            flag("pg-unique-constraint", node, text)
 
 
 def _check_text_keys(calls, flag):
     """Unique or indexed TEXT/BLOB columns: in their definition, or keyed later in the file."""
     text_columns = set()
     for call in calls:
-        table = call.table or (_string(call.node.args[0]) if call.node.args else None)
+        table = _table(call)
         if call.name in ("create_table", "add_column"):
             for column in (a for a in call.node.args if _is_column(a)):
                 name = _string(column.args[0]) if column.args else None
@@ -167,8 +226,6 @@ def _check_text_keys(calls, flag):
             text_columns.add((table, _string(call.node.args[-1]) if call.node.args else None))
         if call.name in ("create_index", "create_unique_constraint") and \
                 call.keyword("mysql_length") is None:
-            # op.create_index(name, table, columns); batch_op.create_index(name, columns)
-            table = call.table or (_string(call.node.args[1]) if len(call.node.args) > 1 else None)
             columns = next((a for a in call.node.args if isinstance(a, ast.List)), None)
             names = {_string(e) for e in columns.elts} if columns is not None else set()
             if any((table, n) in text_columns for n in names):
@@ -182,8 +239,18 @@ def _check_text_keys(calls, flag):
 
 def _is_column(node):
     """sa.Column(...) or Column(...)."""
-    return isinstance(node, ast.Call) and \
-        getattr(node.func, "attr", getattr(node.func, "id", None)) == "Column"
+    return _called(node, "Column")
+
+
+def _called(node, name):
+    """Whether `node` calls `name`, plain or as an attribute (sa.text(...), text(...))."""
+    return isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) == name
+
+
+def _sql(call):
+    """The SQL an execute() call runs, when written as a string or sa.text() of one."""
+    sql = call.node.args[0] if call.node.args else call.keyword("sqltext")
+    return _string(sql.args[0] if _called(sql, "text") and sql.args else sql)
 
 
 def _is_text(type_):
@@ -251,6 +318,104 @@ def _calls(function):
             text = ast.unparse(node)
             found.append(Call(node.func.attr, table, node, f"{table}: {text}" if table else text))
     return sorted(found, key=lambda c: (c.node.lineno, c.node.col_offset))
+
+
+def _table(call):
+    """The table a call acts on: its batch's, else its first argument (the second after a name)."""
+    if call.table:
+        return call.table
+    position = 1 if call.name in NAMED_OPS else 0
+    args = call.node.args
+    return _string(args[position] if len(args) > position else
+                   call.keyword("table_name") or call.keyword("source_table"))
+
+
+def _family(backend):
+    """The backend whose rules apply: MariaDB is judged as MySQL."""
+    return MY if backend == "mariadb" else backend
+
+
+def _unreachable(function, family):
+    """ids of the nodes in `function` that cannot run on `family`: under a failing backend test,
+    or after `if <backend test>: return` (or raise) where the test holds."""
+    assigned = {t.id: n.value for n in ast.walk(function) if isinstance(n, ast.Assign)
+                for t in n.targets if isinstance(t, ast.Name)}
+    dead = set()
+
+    def block(statements, runs):
+        for statement in statements:
+            visit(statement, runs)
+            if isinstance(statement, ast.If) and not statement.orelse and statement.body and \
+                    isinstance(statement.body[-1], (ast.Return, ast.Raise)) and \
+                    _backend_test(statement.test, assigned, family) is True:
+                runs = False
+
+    def visit(node, runs):
+        if not runs:
+            dead.add(id(node))
+        if isinstance(node, ast.If):
+            holds = _backend_test(node.test, assigned, family)
+            visit(node.test, runs)
+            block(node.body, runs and holds is not False)
+            block(node.orelse, runs and holds is not True)
+            return
+        for _, field in ast.iter_fields(node):
+            children = field if isinstance(field, list) else [field]
+            if children and isinstance(children[0], ast.stmt):
+                block(children, runs)
+            else:
+                for child in children:
+                    if isinstance(child, ast.AST):
+                        visit(child, runs)
+
+    block(function.body, True)
+    return dead
+
+
+def _backend_test(test, assigned, family):
+    """Whether `test` holds on `family` if it tests the backend's name (None: not such a test)."""
+    test = _resolve(test, assigned)
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        holds = _backend_test(test.operand, assigned, family)
+        return None if holds is None else not holds
+    if isinstance(test, ast.BoolOp):
+        parts = [_backend_test(v, assigned, family) for v in test.values]
+        decisive = isinstance(test.op, ast.Or)  # a True part decides `or`, a False one `and`
+        if decisive in parts:
+            return decisive
+        return None if None in parts else not decisive
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return None
+    left, op, right = test.left, test.ops[0], test.comparators[0]
+    if isinstance(op, (ast.Eq, ast.NotEq)) and _is_backend_name(right, assigned):
+        left, right = right, left
+    right = _resolve(right, assigned)
+    names = [_string(e) for e in right.elts] if isinstance(right, (ast.Tuple, ast.List, ast.Set)) \
+        else [_string(right)]
+    if not _is_backend_name(left, assigned) or None in names or \
+            not isinstance(op, (ast.Eq, ast.NotEq, ast.In, ast.NotIn)):
+        return None
+    return (family in {_family(n) for n in names}) == isinstance(op, (ast.Eq, ast.In))
+
+
+def _is_backend_name(node, assigned):
+    """`op.get_bind().dialect.name` (or get_context()), directly or through local names."""
+    for attribute in ("name", "dialect"):
+        node = _resolve(node, assigned)
+        if not (isinstance(node, ast.Attribute) and node.attr == attribute):
+            return False
+        node = node.value
+    node = _resolve(node, assigned)
+    return isinstance(node, ast.Call) and ast.unparse(node.func) in BIND_SOURCES
+
+
+def _resolve(node, assigned):
+    """What a local name was assigned (`bind = op.get_bind()`), followed a few steps; else `node`."""
+    for _ in range(5):  # a bound, as a name may be reassigned from itself
+        if not (isinstance(node, ast.Name) and node.id in assigned):
+            break
+        node = assigned[node.id]
+    return node
 
 
 def _acknowledged(source):

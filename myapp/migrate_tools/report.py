@@ -3,6 +3,7 @@ import re
 import time
 
 from alembic.operations import ops as alembic_ops
+from sqlalchemy import Enum
 
 
 class MigrationTimer:
@@ -46,6 +47,9 @@ def _describe(op, table, dialect):
         return f"execute {op.sqltext}"
     if isinstance(op, alembic_ops.RenameTableOp):
         return f"rename table {op.table_name} to {op.new_table_name}"
+    if words.endswith("enum type"):  # enums.py: create, alter or drop a PostgreSQL type
+        change = f"{', '.join(op.existing_values)} -> " if op.existing_values is not None else ""
+        return f"{words} {op.name} ({change}{', '.join(op.values)})"
     if hasattr(op, "column"):
         return f"{words} {table}.{op.column.name}"
     if hasattr(op, "column_name"):
@@ -59,8 +63,7 @@ def _describe(op, table, dialect):
 def _column_changes(op, dialect):
     """What an AlterColumnOp changes (False, not None, means "unchanged" for some)."""
     if op.modify_type is not None:
-        old, new = (t.compile(dialect=dialect) if t is not None else "?"
-                    for t in (op.existing_type, op.modify_type))
+        old, new = (_type_name(t, dialect) for t in (op.existing_type, op.modify_type))
         yield f"type {old} -> {new}"
     if op.modify_nullable is not None:
         yield "NULL" if op.modify_nullable else "NOT NULL"
@@ -70,3 +73,12 @@ def _column_changes(op, dialect):
         yield "comment"
     if op.modify_name is not None or op.kw.get("new_column_name"):
         yield f"rename to {op.modify_name or op.kw['new_column_name']}"
+
+
+def _type_name(type_, dialect):
+    """A type as the database writes it; an Enum with its values (SQLite writes VARCHAR)."""
+    if type_ is None:
+        return "?"
+    if isinstance(type_, Enum):
+        return f"Enum({', '.join(type_.enums)})"
+    return type_.compile(dialect=dialect)

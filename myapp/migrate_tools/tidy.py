@@ -1,7 +1,6 @@
 """Tidy what autogenerate writes, so the migration runs on every backend."""
-from alembic.autogenerate import renderers
 from alembic.operations import ops
-from sqlalchemy import Enum, inspect, text
+from sqlalchemy import inspect
 
 
 def drop_redundant_index_drops(script):
@@ -16,47 +15,6 @@ def drop_redundant_index_drops(script):
                     container.ops.remove(op)
             elif isinstance(op, ops.DropIndexOp) and (op.schema, op.table_name) in dropped:
                 container.ops.remove(op)
-
-
-class AlterColumnUsingOp(ops.AlterColumnOp):
-    """alter_column with postgresql_using, which Alembic runs but does not render."""
-
-
-@renderers.dispatch_for(AlterColumnUsingOp)
-def _render_alter_column_using(autogen_context, op):
-    rendered = renderers.dispatch(ops.AlterColumnOp)(autogen_context, op)
-    return f"{rendered[:-1]},\n{' ' * 11}postgresql_using={op.kw['postgresql_using']!r})"
-
-
-# Is there a cast PostgreSQL applies by itself in ALTER COLUMN ... TYPE (assignment or implicit)?
-ASSIGNMENT_CAST = text(
-    "SELECT CAST(:old AS regtype) = CAST(:new AS regtype) OR EXISTS (SELECT 1 FROM pg_cast"
-    " WHERE castsource = CAST(:old AS regtype) AND casttarget = CAST(:new AS regtype)"
-    " AND castcontext IN ('a', 'i'))")
-
-
-def add_postgresql_using(script, connection):
-    """Give a PostgreSQL type change that has no automatic cast (boolean -> integer) its
-    USING column::type, which the migration would otherwise fail without."""
-    dialect = connection.dialect
-    for container in (script.upgrade_ops, script.downgrade_ops):
-        for table_ops in [o for o in container.ops if isinstance(o, ops.ModifyTableOps)]:
-            for i, op in enumerate(table_ops.ops):
-                if not (isinstance(op, ops.AlterColumnOp) and op.modify_type is not None
-                        and op.existing_type is not None) or isinstance(op.modify_type, Enum):
-                    continue
-                old = op.existing_type.compile(dialect=dialect)
-                new = op.modify_type.compile(dialect=dialect)
-                if connection.execute(ASSIGNMENT_CAST, {"old": old, "new": new}).scalar():
-                    continue
-                using = f"{dialect.identifier_preparer.quote(op.column_name)}::{new}"
-                table_ops.ops[i] = AlterColumnUsingOp(
-                    op.table_name, op.column_name, schema=op.schema,
-                    existing_type=op.existing_type, existing_server_default=op.existing_server_default,
-                    existing_nullable=op.existing_nullable, existing_comment=op.existing_comment,
-                    modify_nullable=op.modify_nullable, modify_comment=op.modify_comment,
-                    modify_server_default=op.modify_server_default, modify_name=op.modify_name,
-                    modify_type=op.modify_type, postgresql_using=using, **op.kw)
 
 
 def keep_foreign_key_indexes(script, connection, metadata):
@@ -103,3 +61,45 @@ def _index_ops(container):
             yield container, op
         elif isinstance(op, ops.ModifyTableOps):
             yield from ((op, inner) for inner in op.ops if isinstance(inner, index_ops))
+
+
+def order_tables(script):
+    """Put tables in an order every backend accepts, in each direction: new tables first, each
+    after the tables it references; then the changes to other tables; then the dropped tables,
+    each before the tables it references (autogenerate lists both in no particular order)."""
+    for container in (script.upgrade_ops, script.downgrade_ops):
+        created = {op.table_name: op for op in container.ops if isinstance(op, ops.CreateTableOp)}
+        dropped = {op.table_name: op for op in container.ops if isinstance(op, ops.DropTableOp)}
+        creates, changes, drops = {name: [] for name in created}, [], {name: [] for name in dropped}
+        for op in container.ops:
+            table = getattr(op, "table_name", None)
+            if table in created:
+                creates[table].append(op)
+            elif table in dropped:
+                drops[table].append(op)
+            else:
+                changes.append(op)
+        references = {name: _referred(name, op.columns if isinstance(op, ops.CreateTableOp)
+                                      else (op._reverse.columns if op._reverse else []))
+                      for name, op in {**created, **dropped}.items()}
+        first = [op for name in _dependencies_first(list(created), references) for op in creates[name]]
+        last = [op for name in reversed(_dependencies_first(list(dropped), references))
+                for op in drops[name]]
+        container.ops[:] = first + changes + last
+
+
+def _referred(table, items):
+    """The other tables that a table's columns and constraints refer to."""
+    keys = [fk for item in items for fk in getattr(item, "foreign_keys", None) or getattr(item, "elements", [])]
+    return {fk.target_fullname.rsplit(".", 2)[-2] for fk in keys} - {table}
+
+
+def _dependencies_first(names, references):
+    """`names` ordered so each comes after the names it refers to (stable; a cycle keeps
+    its order)."""
+    ordered, pending = [], list(names)
+    while pending:
+        ready = next((n for n in pending if not (references[n] & set(pending))), pending[0])
+        ordered.append(ready)
+        pending.remove(ready)
+    return ordered

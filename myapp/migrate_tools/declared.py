@@ -1,0 +1,109 @@
+"""The column types the migrations declare, recorded while they build a scratch database.
+
+A database gives back less than the migrations said: SQLite has no Enum, no time zone and no
+JSON of its own, MariaDB no Boolean. A migration written from what it reflects (the downgrade
+of a dropped column, the existing type of an altered one) would then not run, or not give the
+same schema, on the other backends. So while newmigration builds its scratch database, each
+column's type is recorded as the migrations declared it, and written instead (portable.py).
+"""
+from alembic.operations import Operations, ops, toimpl
+from sqlalchemy import Enum
+
+from .enums import same_enum_type
+
+
+class DeclaredTypes(dict):
+    """(table, column) -> the type the migrations last gave that column."""
+
+    def record(self, op, table=None):
+        table = table or getattr(op, "table_name", None)
+        if isinstance(op, ops.CreateTableOp):
+            self.update({(table, c.name): c.type for c in op.columns if hasattr(c, "type")})
+        elif isinstance(op, ops.AddColumnOp):
+            self[table, op.column.name] = op.column.type
+        elif isinstance(op, ops.AlterColumnOp):
+            if op.modify_type is not None:
+                self[table, op.column_name] = op.modify_type
+            if op.modify_name and (table, op.column_name) in self:
+                self[table, op.modify_name] = self.pop((table, op.column_name))
+        elif isinstance(op, ops.DropColumnOp):
+            self.pop((table, op.column_name), None)
+        elif isinstance(op, (ops.DropTableOp, ops.RenameTableOp)):
+            for key in [k for k in self if k[0] == table]:
+                value = self.pop(key)
+                if isinstance(op, ops.RenameTableOp):
+                    self[op.new_table_name, key[1]] = value
+
+
+def declared_types(context):
+    """The DeclaredTypes being recorded for this run (empty when none is)."""
+    config = getattr(context, "config", None)
+    return config.attributes.get("declared_types", {}) if config is not None else {}
+
+
+def _recorded(operations, op):
+    types = declared_types(operations.get_context())
+    if isinstance(types, DeclaredTypes):
+        types.record(op)
+
+
+def _recording(original):
+    def run(operations, op):
+        result = original(operations, op)
+        _recorded(operations, op)
+        return result
+    return run
+
+
+for _op, _original in ((ops.CreateTableOp, toimpl.create_table), (ops.AddColumnOp, toimpl.add_column),
+                       (ops.DropColumnOp, toimpl.drop_column), (ops.DropTableOp, toimpl.drop_table),
+                       (ops.RenameTableOp, toimpl.rename_table)):
+    Operations.implementation_for(_op, replace=True)(_recording(_original))
+
+
+# Is there a cast PostgreSQL applies by itself in ALTER COLUMN ... TYPE (assignment or implicit)?
+# to_regtype: a type PostgreSQL does not know gives NULL, not an error that aborts the migration.
+ASSIGNMENT_CAST = (
+    "SELECT to_regtype(%(old)s) = to_regtype(%(new)s) OR EXISTS (SELECT 1 FROM pg_cast"
+    " WHERE castsource = to_regtype(%(old)s) AND casttarget = to_regtype(%(new)s)"
+    " AND castcontext IN ('a', 'i')) OR to_regtype(%(old)s) IS NULL OR to_regtype(%(new)s) IS NULL")
+
+
+@Operations.implementation_for(ops.AlterColumnOp, replace=True)
+def _alter_column(operations, op):
+    """alter_column, recorded; on PostgreSQL a type change with no automatic cast (boolean ->
+    integer, varchar -> an Enum) gets USING column::type, decided when it runs, so a migration
+    written on another backend needs no postgresql_using; an Enum's values are alter_enum_type's."""
+    if operations.get_context().dialect.name == "postgresql" and op.modify_type is not None:
+        if same_enum_type(op.existing_type, op.modify_type):
+            op.modify_type = None
+        elif op.existing_type is not None and "postgresql_using" not in op.kw:
+            using = _postgresql_using(operations, op)
+            if using:
+                op.kw["postgresql_using"] = using
+                _keep_default(operations, op)
+    toimpl.alter_column(operations, op)
+    _recorded(operations, op)
+
+
+def _keep_default(operations, op):
+    """A default PostgreSQL cannot cast with the column ('a' to an Enum): drop it before the
+    type change and set it again after (alter_column sets defaults after types)."""
+    if op.existing_server_default in (None, False) or op.modify_server_default is not False:
+        return
+    operations.impl.alter_column(op.table_name, op.column_name, server_default=None,
+                                 existing_type=op.existing_type, schema=op.schema)
+    op.modify_server_default = op.existing_server_default
+
+
+def _postgresql_using(operations, op):
+    context = operations.get_context()
+    dialect = context.dialect
+    old, new = (t.compile(dialect=dialect) for t in (op.existing_type, op.modify_type))
+    if context.as_sql:  # no database to ask: only the casts known to need it
+        automatic = not (isinstance(op.modify_type, Enum) or {old, new} == {"BOOLEAN", "INTEGER"})
+    else:
+        automatic = operations.get_bind().exec_driver_sql(ASSIGNMENT_CAST, {"old": old, "new": new}).scalar()
+    if automatic:
+        return None
+    return f"{dialect.identifier_preparer.quote(op.column_name)}::{new}"
