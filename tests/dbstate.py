@@ -4,6 +4,7 @@ import decimal
 
 from sqlalchemy import MetaData, func, inspect, select, types
 
+from myapp.migrate_tools.compare import normalize
 from myapp.migrate_tools.journal import TABLE as JOURNAL
 
 BOOKKEEPING = {"alembic_version", JOURNAL}  # the migration tools' own tables
@@ -17,10 +18,8 @@ def schema(connection):
         if table in BOOKKEEPING:
             continue
         result[table] = {
-            # Both sides of a comparison are reflected on one backend: its spelling of a
-            # default is compared as it is. Enum values: MariaDB's column type, PostgreSQL's type.
-            "columns": {c["name"]: (str(c["type"]), c["nullable"], c.get("default"),
-                                    tuple(getattr(c["type"], "enums", ())))
+            "columns": {c["name"]: (str(c["type"]), c["nullable"], _default(c),
+                                    tuple(getattr(c["type"], "enums", ())))  # MariaDB's Enums
                         for c in insp.get_columns(table)},
             "pk": tuple(insp.get_pk_constraint(table)["constrained_columns"]),
             "fks": sorted((fk["name"], tuple(fk["constrained_columns"]), fk["referred_table"],
@@ -33,6 +32,13 @@ def schema(connection):
             "checks": sorted(c["name"] for c in insp.get_check_constraints(table)),
         }
     return result
+
+
+def _default(column):
+    """A column's server default as the value it stands for: PostgreSQL keeps the cast of the
+    type it was set under ('d'::character varying on a column changed to text)."""
+    default = column.get("default")
+    return None if default is None else normalize(default, column["type"])
 
 
 def enum_types(connection):
