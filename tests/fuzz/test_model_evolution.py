@@ -57,7 +57,8 @@ def add_table(spec, data):
     if name in spec:
         return None
     new = copy.deepcopy(spec)
-    new[name] = Table({"c0": _col(data.draw(st.sampled_from(KINDS)))})
+    kinds = data.draw(st.lists(st.sampled_from(KINDS), min_size=1, max_size=3))
+    new[name] = Table({f"c{i}": _col(kind) for i, kind in enumerate(kinds)})
     return new
 
 
@@ -337,20 +338,24 @@ def drop_composite(spec, data):
     return new
 
 
+# The composite edits twice: they need a table with the right columns first.
 EDITS = [add_table, add_related_tables, add_association, drop_table, drop_related_tables,
          add_column, drop_column, rename_column, change_type, toggle, add_composite,
-         add_composite_fk, drop_composite]
+         add_composite, add_composite_fk, add_composite_fk, drop_composite]
 
 
 def walk(pair, work, data):
-    """A random history of a few steps, from one small table."""
+    """A random history of a few steps, from one small table; each step is the first of a
+    few drawn edits that applies (the later shapes need tables and columns to work on)."""
     with history(pair, work, {"base": Table({"name": Col("string")})}) as steps:
-        for step in range(data.draw(st.integers(1, 4), label="steps")):
-            edit = data.draw(st.sampled_from(EDITS), label=f"edit {step}")
-            new = edit(steps.spec, data)
-            event(edit.__name__ if new is not None else "(an edit that did not apply)")
-            if new is not None:
-                steps.step(new, edit.__name__)
+        for step in range(data.draw(st.integers(1, 5), label="steps")):
+            for _ in range(10):
+                edit = data.draw(st.sampled_from(EDITS), label=f"edit {step}")
+                new = edit(steps.spec, data)
+                if new is not None:
+                    event(edit.__name__)
+                    steps.step(new, edit.__name__)
+                    break
 
 
 def fuzz_settings(examples):
