@@ -156,7 +156,7 @@ def add_column(spec, data):
         target = data.draw(st.sampled_from(_plain(spec)))
         col = Col("int", fk=(target, data.draw(st.sampled_from([None, "CASCADE", "SET NULL"]))))
     else:
-        default = data.draw(st.booleans())
+        default = _col(kind).kind in DEFAULTS and data.draw(st.booleans())
         # NOT NULL only with a default: existing rows need a value (Alembic and every backend);
         # without one the rows already in the table hold NULL here, with one they share it.
         col = _col(kind, default=default, nullable=not (default and data.draw(st.booleans())),
