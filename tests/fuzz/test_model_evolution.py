@@ -21,8 +21,8 @@ from ..evolution import DEFAULTS, Col, Table, history
 
 # make test runs a few examples per pair (CI's budget): more where one backend writes and runs
 # the migration, fewer across backends; make fuzz sets both, and FUZZ_PAIRS picks the pairs.
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
-CROSS_EXAMPLES = int(os.environ.get("FUZZ_CROSS_EXAMPLES", "4"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
+CROSS_EXAMPLES = int(os.environ.get("FUZZ_CROSS_EXAMPLES", "3"))
 PICKED = os.environ.get("FUZZ_PAIRS", "").replace(",", " ").split()
 unknown = set(PICKED) - {pair_id(p) for p in PAIRS}
 assert not unknown, f"FUZZ_PAIRS: no such pair {', '.join(sorted(unknown))} (say sqlite-to-postgresql)"
