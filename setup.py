@@ -13,8 +13,8 @@ setup(
         "Flask>=3.0,<4",
         "Flask-SQLAlchemy>=3.1,<4",
         "Flask-Migrate>=4.0,<5",
-        "alembic>=1.13,<2",
-        "SQLAlchemy>=2.0,<3",
+        "alembic>=1.17.2,<2",  # implementation_for(replace=True)
+        "SQLAlchemy>=2.1,<3",  # Enum(create_type=False) on every dialect
     ],
     extras_require={
         "postgresql": ["psycopg[binary]>=3.1,<4"],

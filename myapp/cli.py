@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from . import create_app
 from .config import ConfigError, shown
-from .migrate_tools.errors import explain
+from .migrate_tools.errors import MigrationFailed, explain, first_line, named
 from .migrate_tools.journal import MigrationRefused
 from .migrate_tools.locks import LockTimeout
 from .migrate_tools.scratch import ScratchDatabaseError
@@ -21,15 +21,17 @@ CLICK_FLOW = (click.ClickException, click.exceptions.Exit, click.Abort)
 
 def error_message(exc, app=None):
     """One line saying what went wrong and where."""
+    if isinstance(exc, MigrationFailed):
+        return exc.describe(shown(Path(exc.path)))
     if isinstance(exc, DBAPIError) and app is not None:
         return explain(exc, app.config["SQLALCHEMY_DATABASE_URI"])
-    text = exc.msg if isinstance(exc, SyntaxError) else str(exc)
-    text = (text.strip().splitlines() or [""])[0]
     if isinstance(exc, (ConfigError, CommandError, ScratchDatabaseError, MigrationRefused, LockTimeout)):
-        return text
+        return first_line(exc)
     # Anything else is most often a mistake in a file the user edits (a model, a migration):
     # name that file and line.
-    return f"{_where(exc)}{type(exc).__name__}: {text}"
+    if isinstance(exc, SyntaxError) and exc.msg:
+        return f"{_where(exc)}{type(exc).__name__}: {exc.msg}"
+    return f"{_where(exc)}{named(exc)}"
 
 
 def _where(exc):

@@ -93,13 +93,13 @@ def apply():
     from sqlalchemy.exc import DBAPIError
 
     from .commands import alembic_config
-    from .migrate_tools.errors import explain
+    from .migrate_tools.errors import explain, first_line
 
     try:
         command.upgrade(alembic_config(), "heads")
     except Exception as e:  # shown on the page: the browser is the user's console here
         url = current_app.config["SQLALCHEMY_DATABASE_URI"]
-        error = explain(e, url) if isinstance(e, DBAPIError) else _one_line(e)
+        error = explain(e, url) if isinstance(e, DBAPIError) else first_line(e)
         state, read_error = database_state()
         if read_error or state.up_to_date:
             abort(500, error)
@@ -135,6 +135,3 @@ def _local_path(target):
         return target
     return url_for("views.index")
 
-
-def _one_line(e):
-    return (str(e).strip().splitlines() or [type(e).__name__])[0]

@@ -2,6 +2,7 @@
 from flask import Blueprint, current_app, jsonify, render_template_string
 
 from .extensions import db
+from .migrate_tools.errors import first_line
 from .migrate_tools.state import migration_state
 
 bp = Blueprint("views", __name__)
@@ -28,7 +29,7 @@ def database_state():
         with db.engine.connect() as connection:
             return migration_state(connection, str(current_app.extensions["migrate"].directory)), None
     except Exception as e:  # the page must render whatever state the database is in
-        return None, str(e).splitlines()[0]
+        return None, first_line(e)
 
 
 @bp.route("/")

@@ -17,7 +17,7 @@ from werkzeug.security import check_password_hash
 from myapp.cli import cli
 from myapp.extensions import MIGRATIONS_DIR
 
-from .conftest import ROOT, manage, snapshot, write_conf
+from .conftest import ROOT, add_migration, manage, snapshot, write_conf
 
 
 def run(cli_runner, settings, *args):
@@ -211,3 +211,50 @@ def test_db_status_exit_codes(cli_runner, conf, database_url):
     done = run(cli_runner, conf, "db", "status")
     assert done.exit_code == 0, done.output
     assert "pending: none" in done.stdout and "models: match the migrations" in done.stdout
+
+
+DRIFT = '''def upgrade():
+    with op.batch_alter_table("role") as batch_op:
+        batch_op.drop_constraint("uq_role_name", type_="unique")
+        batch_op.alter_column("description", type_=sa.String(100), existing_type=sa.String(255),
+                              nullable=False)
+        batch_op.add_column(sa.Column("extra", sa.Integer()))
+        batch_op.create_index("ix_role_description", ["description"])
+    op.create_table("scratchpad", sa.Column("id", sa.Integer(), primary_key=True))
+
+
+def downgrade():
+    pass
+'''
+
+READABLE = ["unique constraint uq_role_name on role(name): in the models, not in the migrations",
+            "column role.description: type VARCHAR(100) in the migrations, VARCHAR(255) in the models",
+            "column role.description: NOT NULL in the migrations, NULL in the models",
+            "column role.extra: in the migrations, not in the models",
+            "index ix_role_description on role(description): in the migrations, not in the models",
+            "table scratchpad: in the migrations, not in the models"]
+
+
+def _assert_readable(output):
+    for line in READABLE:
+        assert f"\n  {line}\n" in output, line
+    for repr_ in ("Column(", "UniqueConstraint(", "Table(", "Index(", "VARCHAR(length="):
+        assert repr_ not in output, repr_
+
+
+@pytest.mark.example_domain
+def test_check_and_status_print_each_difference_as_a_line(cli_runner, conf, migrations_copy):
+    add_migration(migrations_copy, "drift", DRIFT)
+    assert run(cli_runner, conf, "db", "-d", str(migrations_copy), "upgrade").exit_code == 0
+    summary = (f"the models differ from the migrations ({len(READABLE)} differences);"
+               " write a migration: make newmigration in development")
+
+    check = run(cli_runner, conf, "db", "-d", str(migrations_copy), "check")
+    assert check.exit_code == 1
+    assert check.stderr.splitlines()[1] == f"Error: {summary}", check.stderr  # after the banner
+    _assert_readable(check.stderr + "\n")
+
+    status = run(cli_runner, conf, "db", "-d", str(migrations_copy), "status")
+    assert status.exit_code == 1
+    assert f"\nmodels: {summary.removeprefix('the models ')}\n" in status.stdout, status.stdout
+    _assert_readable(status.stdout)

@@ -165,7 +165,9 @@ def test_a_failing_migration_is_one_line_on_the_page(sqlite_url, migrations, app
     response = client.post("/-/migrations/apply", data={"csrf_token": token(page), "next": "/"})
     page = response.get_data(as_text=True)
     assert response.status_code == 500 and "Traceback" not in page
-    assert "The migration failed: the migration broke on purpose" in page
+    # The same line as the CLI's: which migration failed, and why.
+    assert "The migration failed: migration bbbb0002 (" in page
+    assert "failed: RuntimeError: the migration broke on purpose</p>" in page
     assert versions(sqlite_url) == [("bbbb0001",)]  # the good one stays, the failed one rolled back
 
 

@@ -51,15 +51,20 @@ def test_without_a_terminal_the_answer_is_no_with_a_hint(project, sqlite_url):
     assert "  drop column user.last_login_ip" in out and "  add column user.last_seen_ip" in out
 
 
-@pytest.mark.example_domain
-def test_table_rename_keeps_its_rows(project, database_url):
-    env = {"DEV_DATABASE_URL": database_url}
-    ok(make(project, "db", env=env))
-    (project / "myapp/models/note.py").write_text(NOTE)
+def _add_note(project, source, env):
+    """Add the Note model (`source`) to the project, and migrate the database to it."""
+    (project / "myapp/models/note.py").write_text(source)
     edit(project / "myapp/models/__init__.py", "from .user import User\n",
          "from .note import Note\nfrom .user import User\n")
     ok(make(project, "newmigration", "MSG=notes", env=env))
     ok(make(project, "migrate", env=env))
+
+
+@pytest.mark.example_domain
+def test_table_rename_keeps_its_rows(project, database_url):
+    env = {"DEV_DATABASE_URL": database_url}
+    ok(make(project, "db", env=env))
+    _add_note(project, NOTE, env)
     insert(database_url, "note", body="keep me")
 
     edit(project / "myapp/models/note.py", '__tablename__ = "note"', '__tablename__ = "memo"')
@@ -103,3 +108,58 @@ def test_in_a_terminal_newmigration_asks(project, sqlite_url):
     run.wait(timeout=60)
     os.close(primary)
     assert run.returncode == 0 and b"rename to last_seen_ip" in output
+
+
+CONSTRAINED_NOTE = '''"""Note: a table with a unique constraint, an index, a foreign key and a CHECK."""
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+
+
+class Note(db.Model):
+    __tablename__ = "note"
+    __table_args__ = (UniqueConstraint("body", "user_id"),
+                      CheckConstraint("length(body) > 0", name="body_not_empty"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body: Mapped[str] = mapped_column(String(200))
+    tag: Mapped[str] = mapped_column(String(40), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+'''
+
+
+def _names(schema, table):
+    """The names of a table's unique constraints, indexes, foreign keys and CHECKs."""
+    t = schema[table]
+    uniques = {u[0] for u in t["uniques"]} | {i[0] for i in t["indexes"] if i[2]}  # MariaDB: an index
+    fks = {fk[0] for fk in t["fks"]}
+    indexes = {i[0] for i in t["indexes"] if not i[2] and i[0] not in fks}  # MariaDB: the FK's own
+    return uniques, indexes, fks, set(t["checks"])
+
+
+@pytest.mark.example_domain
+def test_table_rename_renames_its_constraints_and_indexes(project, database_url):
+    env = {"DEV_DATABASE_URL": database_url}
+    ok(make(project, "db", env=env))
+    _add_note(project, CONSTRAINED_NOTE, env)
+    user_id = next(iter(snapshot(database_url)[1]["user"].values()))["id"]
+    insert(database_url, "note", body="keep me", tag="t", user_id=user_id)
+    old = _names(snapshot(database_url)[0], "note")
+    assert old == ({"uq_note_body"}, {"ix_note_tag"}, {"fk_note_user_id_user"},
+                   {"ck_note_body_not_empty"}), old
+
+    edit(project / "myapp/models/note.py", '__tablename__ = "note"', '__tablename__ = "memo"')
+    out = ok(make(project, "newmigration", "MSG=notes become memos", "RENAMES=yes", env=env))
+    assert "  rename table note to memo" in out
+    for _ in range(2):  # upgrade, downgrade, and upgrade again
+        ok(make(project, "migrate", env=env))
+        schema, data, _ = snapshot(database_url)
+        assert "note" not in schema and [r["body"] for r in data["memo"].values()] == ["keep me"]
+        assert _names(schema, "memo") == ({"uq_memo_body"}, {"ix_memo_tag"}, {"fk_memo_user_id_user"},
+                                          {"ck_memo_body_not_empty"})
+        ok(make(project, "check", env=env))
+        ok(make(project, "downgrade", env=env))
+        schema, data, _ = snapshot(database_url)
+        assert "memo" not in schema and [r["body"] for r in data["note"].values()] == ["keep me"]
+        assert _names(schema, "note") == old

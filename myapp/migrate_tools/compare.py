@@ -17,6 +17,30 @@ UNKNOWN = object()
 CAST = re.compile(r"::\s*[\w\s\"]+(\([\d,\s]*\))?(\[\])?\s*$")  # PostgreSQL's '0'::numeric
 
 
+def compare_type(context, inspected_column, metadata_column, inspected_type, metadata_type):
+    """Alembic's compare_type hook: True differs, None lets Alembic decide.
+
+    A database keeps less than the migrations declared (SQLite has no Enum and no time zone),
+    so the declared type, where newmigration recorded it, is compared for what the database
+    lost: whether it is an Enum and with which values, a JSON, a time zone."""
+    from .declared import declared_types  # autogenerate and check only
+
+    table = metadata_column.table.name if metadata_column.table is not None else None
+    declared = declared_types(context).get((table, metadata_column.name))
+    if declared is not None:
+        if any(isinstance(declared, kind) != isinstance(metadata_type, kind)
+               for kind in (types.Enum, types.JSON)):
+            return True
+        if isinstance(declared, types.DateTime) and isinstance(metadata_type, types.DateTime) \
+                and bool(declared.timezone) != bool(metadata_type.timezone):
+            return True
+        if isinstance(declared, types.Enum):
+            inspected_type = declared
+    if isinstance(metadata_type, types.Enum) and isinstance(inspected_type, types.Enum):
+        return list(inspected_type.enums) != list(metadata_type.enums) or None
+    return None
+
+
 def compare_server_default(context, inspected_column, metadata_column, inspected_default,
                            metadata_default, rendered_metadata_default):
     """Alembic's compare_server_default hook: True differs, False same, None undecided."""

@@ -19,22 +19,6 @@ from alembic.operations import MigrateOperation, Operations, ops
 from sqlalchemy import Enum
 
 
-def compare_type(context, inspected_column, metadata_column, inspected_type, metadata_type):
-    """Alembic's compare_type hook: differing Enum values are a change; else Alembic decides.
-
-    The type the migrations declared stands in for the reflected one where the database
-    cannot hold it (an Enum is a VARCHAR on SQLite)."""
-    from .declared import declared_types
-
-    table = metadata_column.table.name if metadata_column.table is not None else None
-    declared = declared_types(context).get((table, metadata_column.name))
-    if isinstance(declared, Enum) and not isinstance(inspected_type, Enum):
-        inspected_type = declared
-    if isinstance(metadata_type, Enum) and isinstance(inspected_type, Enum):
-        return list(inspected_type.enums) != list(metadata_type.enums) or None
-    return None
-
-
 class _EnumTypeOp(MigrateOperation):
     def __init__(self, name, values, existing_values=None):
         self.name, self.values, self.existing_values = name, list(values), existing_values

@@ -1,7 +1,16 @@
-"""Database errors explained in one line: the cause, then the fix."""
+"""Errors in one line: database errors by cause, then the fix; a failed migration by its statement."""
+import ast
 import re
+import traceback
+from pathlib import Path
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from .plan import batch_table
+
+# How much of the failing statement the error line shows.
+STATEMENT_LIMIT = 80
 
 # (pattern in the driver's message, explanation); {host}, {user}, {database} come from the URL.
 EXPLANATIONS = [
@@ -18,19 +27,88 @@ EXPLANATIONS = [
 ]
 
 
-def explain(exc, url):
-    """One line for a DBAPIError raised while using the database at `url`."""
-    reason = str(getattr(exc, "orig", None) or exc).strip()
-    first = reason.splitlines()[0] if reason else type(exc).__name__
+def first_line(exc):
+    """The first line of an error's message; its class name when the message is empty."""
+    try:
+        lines = str(exc).strip().splitlines()
+    except Exception:  # a broken __str__ must not hide the error it belongs to
+        lines = []
+    return lines[0] if lines else type(exc).__name__
+
+
+def named(exc):
+    """'NameError: its first line', or only the class name when it has no message."""
+    line = first_line(exc)
+    return line if line == type(exc).__name__ else f"{type(exc).__name__}: {line}"
+
+
+def explain(exc, url, failed=None):
+    """One line for a DBAPIError raised while using the database at `url`; `failed` says what failed."""
+    cause = getattr(exc, "orig", None) or exc
+    reason, first = str(cause), first_line(cause)
     parts = make_url(url)
     fields = {"host": f"{parts.host or 'localhost'}:{parts.port or 'default port'}",
               "user": parts.username, "database": parts.database}
     for pattern, explanation in EXPLANATIONS:
         if re.search(pattern, reason):
-            return f"{explanation.format(**fields)} ({_short(first)})"
-    return f"database error on {parts.render_as_string(hide_password=True)}: {first}"
+            explained = f"{explanation.format(**fields)} ({_short(first)})"
+            return f"{failed}: {explained}" if failed else explained
+    return f"{failed or 'database error'} on {parts.render_as_string(hide_password=True)}: {first}"
 
 
 def _short(message):
     """The driver's message without its long connection preamble."""
     return re.sub(r"^.*failed: (FATAL: +)?", "", message)
+
+
+class MigrationFailed(Exception):
+    """A migration's upgrade() or downgrade() raised; the original error is its __cause__."""
+
+    def __init__(self, revision, path, line, statement, url):
+        super().__init__(revision, path, line, statement)  # not the URL: it may hold a password
+        self.revision, self.path, self.line, self.statement, self.url = revision, path, line, statement, url
+
+    def __str__(self):
+        return self.describe(self.path)
+
+    def describe(self, shown_path):
+        """One line: the revision, its file (as `shown_path`), line and statement, then the cause."""
+        where = f"{shown_path}:{self.line}: {self.statement}" if self.line else shown_path
+        failed = f"migration {self.revision} ({where}) failed"
+        if isinstance(self.__cause__, DBAPIError):
+            return explain(self.__cause__, self.url, failed)
+        return f"{failed}: {named(self.__cause__)}"
+
+
+def migration_failed(error, revision, path, url):
+    """A MigrationFailed for `error`, at the innermost line its traceback ran in the migration file."""
+    target = Path(path).resolve()
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename).resolve() == target]
+    if not frames:  # upgrade() came from elsewhere: the file is all we can name
+        return MigrationFailed(revision, path, None, None, url)
+    return MigrationFailed(revision, path, frames[-1].lineno, _statement(target, frames[-1]), url)
+
+
+def _statement(path, frame):
+    """The statement `frame` was running in a Python file, on one short line."""
+    node = _innermost_statement(path, frame.lineno)
+    if node is None:
+        text = frame.line or ""
+    elif isinstance(node, ast.With) and batch_table(node):
+        # A batch runs its operations on leaving the block, so the frame is at `with`: name
+        # them as plan.operation_calls does, "user: batch_op.drop_column('x')".
+        text = f"{batch_table(node)}: " + "; ".join(ast.unparse(s) for s in node.body)
+    else:
+        text = ast.unparse(node).splitlines()[0].rstrip(":")  # a block: its header
+    return text if len(text) <= STATEMENT_LIMIT else text[:STATEMENT_LIMIT - 3] + "..."
+
+
+def _innermost_statement(path, line):
+    """The innermost statement around `line` in a Python file, or None."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):  # changed since it was imported
+        return None
+    # ast.walk goes breadth first: the last statement around the line is the innermost.
+    around = [n for n in ast.walk(tree) if isinstance(n, ast.stmt) and n.lineno <= line <= n.end_lineno]
+    return around[-1] if around else None

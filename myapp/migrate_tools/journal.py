@@ -7,6 +7,7 @@ from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text,
 
 from . import plan
 from .checksum import file_checksum
+from .errors import first_line
 
 TABLE = "migration_journal"
 metadata = MetaData()
@@ -157,4 +158,4 @@ def _interrupted_message(row, script_directory):
 
 
 def _short(error):
-    return str(error).strip().splitlines()[0][:2000] if error else None
+    return first_line(error)[:2000] if error is not None else None

@@ -28,8 +28,8 @@ def operation_calls(script, function, names=None):
         return []
     calls = []
     for node in ast.walk(body):
-        if isinstance(node, ast.With) and _batch_table(node):
-            calls += [f"{_batch_table(node)}: {ast.unparse(c)}" for c in _calls(node.body, "batch_op", names)]
+        if isinstance(node, ast.With) and batch_table(node):
+            calls += [f"{batch_table(node)}: {ast.unparse(c)}" for c in _calls(node.body, "batch_op", names)]
     return [ast.unparse(c) for c in _calls(body.body, "op", names)] + calls
 
 
@@ -43,7 +43,8 @@ def _calls(statements, receiver, names):
                 yield node
 
 
-def _batch_table(with_node):
+def batch_table(with_node):
+    """The table of a `with op.batch_alter_table("name")` block, or None."""
     for item in with_node.items:
         call = item.context_expr
         if isinstance(call, ast.Call) and getattr(call.func, "attr", None) == "batch_alter_table":

@@ -3,10 +3,14 @@
 Within one table, a dropped and an added column of the same type and nullability is a
 probable rename, and so is a dropped and an added table with the same columns. Each is
 asked about; a yes turns drop + add into alter_column(new_column_name=...) or rename_table,
-downgrade included, so the rows and their values are kept.
+downgrade included, so the rows and their values are kept. A renamed table's constraints and
+indexes carry its name: they are renamed with it, in the same migration.
 """
 from alembic.autogenerate import renderers
 from alembic.operations import ops
+from sqlalchemy import CheckConstraint, ForeignKeyConstraint, Index, UniqueConstraint
+
+from .connection import is_mysql
 
 
 @renderers.dispatch_for(ops.RenameTableOp)
@@ -95,6 +99,105 @@ def _tables(script, impl, answer):
                 if (isinstance(o, ops.DropTableOp) and o.table_name == match.table_name)
                 or (isinstance(o, ops.CreateTableOp) and o.table_name == old.name)]
         _replace(script.downgrade_ops, undo, ops.RenameTableOp(match.table_name, old.name))
+        _rename_constraints(script, old, match.to_table(), is_mysql(impl.dialect))
+
+
+def _rename_constraints(script, old, new, mysql):
+    """After rename_table, bring the table's constraints and indexes to the models' names; the
+    downgrade brings them back before renaming the table back.
+
+    Old and new are paired by kind and columns (and referred table for a foreign key, the name
+    without the table's for a CHECK), whatever the naming convention. Each rename is a drop and
+    a create, which every backend can run (SQLite in its batch rebuild; a foreign key cannot be
+    renamed on MariaDB). The primary key keeps its name: Alembic does not compare it. An index
+    added or removed along with the rename is created or dropped on the renamed table; such a
+    constraint is not written (it was inline in create/drop table): `db check` shows it."""
+    old_indexes = _take_index_ops(script, old.name)
+    new_indexes = _take_index_ops(script, new.name)
+    reflected = {_key(c, old.name, {old.name: new.name}): c for c in _named(old) + old_indexes}
+    changes = []  # (name to drop, definition, name to create), in the upgrade
+    for item in _named(new) + new_indexes:
+        was = reflected.pop(_key(item, new.name, {}), None)
+        if was is not None and was.name != item.name:
+            changes.append((was.name, item, item.name))
+        elif was is None and isinstance(item, Index):
+            changes.append((None, item, item.name))
+    changes += [(i.name, i, None) for i in reflected.values() if isinstance(i, Index)]
+    _insert_by_rename(script.upgrade_ops, old.name, _renaming(new, changes, mysql), after=True)
+    _insert_by_rename(script.downgrade_ops, new.name, _renaming(
+        new, [(to, item, was) for was, item, to in changes], mysql), after=False)
+
+
+def _take_index_ops(script, table):
+    """Remove the index ops autogenerate wrote for a dropped or created `table`, in both
+    directions; return its indexes, as the upgrade's ops describe them."""
+    indexes = []
+    for container, upgrade in ((script.upgrade_ops, True), (script.downgrade_ops, False)):
+        for table_ops in [o for o in container.ops if isinstance(o, ops.ModifyTableOps)
+                          and o.table_name == table]:
+            index_ops = [o for o in table_ops.ops if isinstance(o, (ops.CreateIndexOp, ops.DropIndexOp))]
+            if upgrade:
+                indexes += [o.to_index() for o in index_ops]
+            table_ops.ops = [o for o in table_ops.ops if o not in index_ops]
+            if not table_ops.ops:
+                container.ops.remove(table_ops)
+    return indexes
+
+
+def _named(table):
+    """A table's named unique, foreign key and CHECK constraints."""
+    return [c for c in table.constraints if isinstance(c, (UniqueConstraint, ForeignKeyConstraint,
+                                                           CheckConstraint)) and c.name]
+
+
+def _key(item, table, renamed):
+    """What pairs a constraint or index of the old table with one of the new: not its name.
+
+    `renamed` maps the old table's name to the new, for a foreign key that refers to itself.
+    MariaDB reflects a unique constraint as a unique index: both are "unique"."""
+    if isinstance(item, CheckConstraint):
+        return "check", item.name.replace(table, "", 1)
+    columns = tuple(getattr(c, "name", str(c)) for c in getattr(item, "expressions", item.columns))
+    if isinstance(item, ForeignKeyConstraint):
+        referred = item.referred_table.name
+        return "fk", columns, renamed.get(referred, referred), tuple(e.column.name for e in item.elements)
+    return "unique" if isinstance(item, UniqueConstraint) or item.unique else "index", columns
+
+
+def _renaming(table, changes, mysql):
+    """A batch on `table` that, for each (name, definition, new name), drops `name` and
+    creates the definition as `new name` (either may be None). Foreign keys are dropped first
+    and created last, so no index one needs is missing meanwhile. MariaDB keeps the index it
+    made for a dropped foreign key, named after it: it goes too (the new key makes its own)."""
+    drops, creates = [], []
+    for name, item, new_name in sorted(changes, key=lambda c: not isinstance(c[1], ForeignKeyConstraint)):
+        if name and isinstance(item, Index):
+            drops.append(ops.DropIndexOp(name, table.name, schema=table.schema))
+        elif name:
+            drops.append(ops.DropConstraintOp(name, table.name, type_=TYPES[type(item)],
+                                              schema=table.schema))
+        if name and mysql and isinstance(item, ForeignKeyConstraint):
+            drops.append(ops.DropIndexOp(name, table.name, schema=table.schema, if_exists=True))
+        if new_name and isinstance(item, Index):
+            creates.insert(0, ops.CreateIndexOp(new_name, table.name, list(item.expressions),
+                                                schema=table.schema, unique=item.unique, **item.kwargs))
+        elif new_name:
+            create = ops.AddConstraintOp.from_constraint(item)
+            create.constraint_name = new_name
+            creates.insert(0, create)
+    return ops.ModifyTableOps(table.name, drops + creates, schema=table.schema)
+
+
+TYPES = {UniqueConstraint: "unique", ForeignKeyConstraint: "foreignkey", CheckConstraint: "check"}
+
+
+def _insert_by_rename(container, table, table_ops, after):
+    """Put `table_ops` right after (or before) the rename_table of `table`, if it has any ops."""
+    if not table_ops.ops:
+        return
+    at = next(i for i, o in enumerate(container.ops)
+              if isinstance(o, ops.RenameTableOp) and o.table_name == table)
+    container.ops.insert(at + 1 if after else at, table_ops)
 
 
 def _same_columns(impl, reflected, metadata):

@@ -8,6 +8,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from .databases import create_database, drop_database
+from .errors import first_line
 from .reset import empty_database
 
 
@@ -42,7 +43,7 @@ def scratch_database(url, scratch_url=None):
     except DBAPIError as e:
         raise ScratchDatabaseError(
             f"cannot create a scratch database beside {target.database!r}"
-            f" ({str(e.orig).strip().splitlines()[0]}); set SCRATCH_DATABASE_URL in the config"
+            f" ({first_line(e.orig)}); set SCRATCH_DATABASE_URL in the config"
             " to an empty database that newmigration may fill and empty") from None
     try:
         yield created

@@ -1,6 +1,5 @@
 """Tidy what autogenerate writes, so the migration runs on every backend."""
 from alembic.operations import ops
-from sqlalchemy import inspect
 
 
 def drop_redundant_index_drops(script):
@@ -15,52 +14,6 @@ def drop_redundant_index_drops(script):
                     container.ops.remove(op)
             elif isinstance(op, ops.DropIndexOp) and (op.schema, op.table_name) in dropped:
                 container.ops.remove(op)
-
-
-def keep_foreign_key_indexes(script, connection, metadata):
-    """MariaDB/MySQL: keep a foreign key's own index in step with the indexes on its columns.
-
-    MariaDB indexes a foreign key's columns itself (an index named after the key) and drops
-    that index silently when another index on the same columns is created; dropping that other
-    index later fails ("needed in a foreign key constraint"). So before such a drop the key's
-    own index is created again, and after such a create it is dropped (IF [NOT] EXISTS: MariaDB
-    may have done it already), in each direction for the keys of the state it leads to: the
-    models' in the upgrade, the database's present ones in the downgrade."""
-    inspector = inspect(connection)
-    kept = {(t.name, tuple(c.name for c in fk.columns)): fk.name
-            for t in metadata.tables.values() for fk in t.foreign_key_constraints}
-    for container, keys in ((script.upgrade_ops, lambda table: kept),
-                            (script.downgrade_ops, lambda table: _reflected_keys(inspector, table))):
-        for parent, op in list(_index_ops(container)):
-            index = op.to_index()
-            columns = tuple(c.name if hasattr(c, "name") else str(c) for c in index.expressions)
-            name = keys(op.table_name).get((op.table_name, columns))
-            if not name or name == op.index_name:
-                continue
-            at = parent.ops.index(op)
-            if isinstance(op, ops.DropIndexOp):
-                parent.ops.insert(at, ops.CreateIndexOp(name, op.table_name, list(columns),
-                                                        schema=op.schema, if_not_exists=True))
-            else:
-                parent.ops.insert(at + 1, ops.DropIndexOp(name, op.table_name, schema=op.schema,
-                                                          if_exists=True))
-
-
-def _reflected_keys(inspector, table):
-    if not inspector.has_table(table):
-        return {}
-    return {(table, tuple(fk["constrained_columns"])): fk["name"] for fk in inspector.get_foreign_keys(table)}
-
-
-def _index_ops(container):
-    """(the op list holding it, the op) for each create_index and drop_index of an existing
-    table, top-level or in a table's batch."""
-    index_ops = (ops.CreateIndexOp, ops.DropIndexOp)
-    for op in container.ops:
-        if isinstance(op, index_ops):
-            yield container, op
-        elif isinstance(op, ops.ModifyTableOps):
-            yield from ((op, inner) for inner in op.ops if isinstance(inner, index_ops))
 
 
 def order_tables(script):

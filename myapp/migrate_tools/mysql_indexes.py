@@ -1,0 +1,53 @@
+"""MariaDB/MySQL: a foreign key's own index kept in step with the indexes on its columns.
+
+MariaDB indexes a foreign key's columns itself (an index named after the key) unless another
+index covers them, and gives that index up when one is created; dropping that other index
+later fails ("needed in a foreign key constraint"). So, when the migration runs on MariaDB,
+whatever backend it was written on: before an index a key needs is dropped, the key's own
+index is created again; after an index is created, the key's own index on the same columns
+goes (create_all would not have it). Done in the impl, where batch operations arrive too.
+"""
+from alembic.ddl.mysql import MariaDBImpl, MySQLImpl
+from sqlalchemy import Column, Index, MetaData, Table, inspect
+from sqlalchemy.types import NullType
+
+
+class _ForeignKeyIndexes:
+    def create_index(self, index, **kw):
+        super().create_index(index, **kw)
+        for key in self._keys_on(index):
+            if key["name"] != index.name and key["name"] in self._index_names(index.table.name):
+                super().drop_index(Index(key["name"], _table=index.table))
+
+    def drop_index(self, index, **kw):
+        if not self.as_sql:
+            table = index.table.name
+            reflected = {i["name"]: i["column_names"] for i in inspect(self.connection).get_indexes(table)}
+            columns = reflected.get(index.name, [])
+            for key in inspect(self.connection).get_foreign_keys(table):
+                needed = key["constrained_columns"]
+                if key["name"] == index.name or columns[:len(needed)] != needed or any(
+                        c[:len(needed)] == needed for n, c in reflected.items() if n != index.name):
+                    continue
+                bare = Table(table, MetaData(), *[Column(c, NullType()) for c in needed],
+                             schema=index.table.schema)
+                super().create_index(Index(key["name"], *bare.c))
+        super().drop_index(index, **kw)
+
+    def _keys_on(self, index):
+        if self.as_sql:
+            return []
+        columns = [c.name for c in index.columns]
+        return [k for k in inspect(self.connection).get_foreign_keys(index.table.name)
+                if k["constrained_columns"] == columns[:len(k["constrained_columns"])]]
+
+    def _index_names(self, table):
+        return {i["name"] for i in inspect(self.connection).get_indexes(table)}
+
+
+class MySQLIndexImpl(_ForeignKeyIndexes, MySQLImpl):
+    __dialect__ = "mysql"
+
+
+class MariaDBIndexImpl(_ForeignKeyIndexes, MariaDBImpl):
+    __dialect__ = "mariadb"
