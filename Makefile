@@ -54,11 +54,11 @@ shell: $(STAMP) ## a Python shell with app, db and the models loaded
 test: $(STAMP) ## run the test suite (ARGS="-k name" to pick tests)
 	@cd $(ROOT) && $(TESTING) $(PY) -m pytest $(ARGS)
 
-fuzz: $(STAMP) ## random model histories through newmigration, every backend (EXAMPLES=500, SEED=n)
+fuzz: $(STAMP) ## random model histories through newmigration, each pair of backends (EXAMPLES=200, PAIRS="sqlite-to-mysql ...", SEED=n)
 	@cd $(ROOT) && seed=$${SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')} && \
-	echo "fuzz: $(or $(EXAMPLES),200) examples per backend, seed $$seed (rerun it: make fuzz SEED=$$seed)" && \
-	FUZZ_EXAMPLES=$(or $(EXAMPLES),200) $(TESTING) $(PY) -m pytest tests/fuzz \
-		--hypothesis-seed=$$seed --hypothesis-show-statistics $(ARGS)
+	echo "fuzz: $(or $(EXAMPLES),200) examples per pair of backends ($(or $(PAIRS),all 9 pairs)), seed $$seed (rerun it: make fuzz SEED=$$seed)" && \
+	FUZZ_EXAMPLES=$(or $(EXAMPLES),200) FUZZ_CROSS_EXAMPLES=$(or $(EXAMPLES),200) FUZZ_PAIRS='$(PAIRS)' \
+		$(TESTING) $(PY) -m pytest tests/fuzz --hypothesis-seed=$$seed --hypothesis-show-statistics $(ARGS)
 
 scaffold: ## start a new project from this one: NAME=blog DEST=../blog [BARE=1]
 	@test -n "$(NAME)" -a -n "$(DEST)" || { echo 'usage: make scaffold NAME=blog DEST=../blog [BARE=1]' >&2; exit 2; }

@@ -66,14 +66,16 @@ def server_url(backend):
         .render_as_string(hide_password=False)
 
 
-def use_backend(request, name):
-    """Record the test's backend; skip (or, under REQUIRE_BACKENDS, fail) without its server."""
+def use_backend(request, name, needs=()):
+    """Record the test's backend; skip (or, under REQUIRE_BACKENDS, fail) without its server
+    or without the server of any other backend in `needs`."""
     request.node.user_properties.append(("backend", name))
-    if name in SERVERS and not server_url(name):
-        reason = f"{SERVERS[name]} is not set: no {name} server to test against"
-        if os.environ.get("REQUIRE_BACKENDS"):
-            pytest.fail(f"REQUIRE_BACKENDS is set but {reason}")
-        pytest.skip(reason)
+    for needed in sorted({name, *needs} & set(SERVERS)):
+        if not server_url(needed):
+            reason = f"{SERVERS[needed]} is not set: no {needed} server to test against"
+            if os.environ.get("REQUIRE_BACKENDS"):
+                pytest.fail(f"REQUIRE_BACKENDS is set but {reason}")
+            pytest.skip(reason)
     return name
 
 
@@ -87,6 +89,22 @@ def backend(request):
 def server(request):
     """Each test about database servers runs once per server backend."""
     return use_backend(request, request.param)
+
+
+# (generating backend, applying backend): a migration written on one, run on the other.
+PAIRS = [(generate, apply) for generate in BACKENDS for apply in BACKENDS]
+
+
+def pair_id(pair):
+    return "-to-".join(pair)  # usable in -k: "-k to-postgresql" picks the pairs applied there
+
+
+@pytest.fixture(params=PAIRS, ids=pair_id)
+def pair(request):
+    """Each cross-backend test runs once per pair; it counts under its applying backend."""
+    generate, apply = request.param
+    use_backend(request, apply, needs=[generate])
+    return request.param
 
 
 def new_database(backend, tmp_path):

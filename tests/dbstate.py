@@ -4,6 +4,7 @@ import decimal
 
 from sqlalchemy import MetaData, func, inspect, select, types
 
+from myapp.migrate_tools.compare import normalize
 from myapp.migrate_tools.journal import TABLE as JOURNAL
 
 BOOKKEEPING = {"alembic_version", JOURNAL}  # the migration tools' own tables
@@ -17,7 +18,9 @@ def schema(connection):
         if table in BOOKKEEPING:
             continue
         result[table] = {
-            "columns": {c["name"]: (str(c["type"]), c["nullable"]) for c in insp.get_columns(table)},
+            "columns": {c["name"]: (str(c["type"]), c["nullable"], _default(c),
+                                    tuple(getattr(c["type"], "enums", ())))  # MariaDB's Enums
+                        for c in insp.get_columns(table)},
             "pk": tuple(insp.get_pk_constraint(table)["constrained_columns"]),
             "fks": sorted((fk["name"], tuple(fk["constrained_columns"]), fk["referred_table"],
                            (fk.get("options") or {}).get("ondelete"))
@@ -29,6 +32,20 @@ def schema(connection):
             "checks": sorted(c["name"] for c in insp.get_check_constraints(table)),
         }
     return result
+
+
+def _default(column):
+    """A column's server default as the value it stands for: PostgreSQL keeps the cast of the
+    type it was set under ('d'::character varying on a column changed to text)."""
+    default = column.get("default")
+    return None if default is None else normalize(default, column["type"])
+
+
+def enum_types(connection):
+    """PostgreSQL's enum types with their values (a type left behind is a difference)."""
+    if connection.dialect.name != "postgresql":
+        return []
+    return sorted((e["name"], tuple(e["labels"])) for e in inspect(connection).get_enums())
 
 
 def rows(connection):
@@ -70,28 +87,38 @@ def _as_datetime(value):
     return value
 
 
-def fill(connection, count=2):
-    """Insert `count` more rows into every table, whatever its columns."""
+def fill(connection, count=2, choices=None):
+    """Insert `count` more rows into every table, whatever its columns.
+
+    A foreign key's columns copy a referred row's (a composite key's as a whole), one row per
+    referred table for all the keys to it, walking the combinations of referred rows so an
+    association table's composite key stays unique. `choices` gives the values a column's
+    rows take in turn, {(table, column): values}."""
+    choices = choices or {}
     metadata = MetaData()
     metadata.reflect(connection)
     for table in metadata.sorted_tables:
         if table.name in BOOKKEEPING:
             continue
         start = connection.execute(select(func.count()).select_from(table)).scalar()
+        referred = {fk.referred_table: connection.execute(select(fk.referred_table)).mappings().all()
+                    for fk in table.foreign_key_constraints}
         for n in range(start, start + count):
-            values, combined = {}, 1
+            values, combined, picked = {}, 1, {}
+            for referred_table, referred_rows in referred.items():
+                picked[referred_table] = referred_rows[(n // combined) % len(referred_rows)] \
+                    if referred_rows else {}
+                combined *= max(1, len(referred_rows))
+            for fk in table.foreign_key_constraints:
+                row = picked[fk.referred_table]
+                for column, element in zip(fk.columns, fk.elements):
+                    values[column.name] = row.get(element.column.name)
             for column in table.columns:
-                if column.foreign_keys:
-                    # Walk the combinations of referred rows, so an association table's
-                    # composite key stays unique.
-                    fk = next(iter(column.foreign_keys))
-                    referred = connection.execute(select(fk.column)).scalars().all()
-                    values[column.name] = referred[(n // combined) % len(referred)] if referred else None
-                    combined *= max(1, len(referred))
-                elif column.primary_key and isinstance(column.type, types.Integer):
-                    continue  # autoincrement
-                else:
-                    values[column.name] = _value(column.type, f"{table.name}.{column.name}", n)
+                if column.name in values or column.primary_key and isinstance(column.type, types.Integer):
+                    continue  # a foreign key's, or autoincrement
+                given = choices.get((table.name, column.name))
+                values[column.name] = given[n % len(given)] if given else \
+                    _value(column.type, f"{table.name}.{column.name}", n)
             connection.execute(table.insert().values(**values))
 
 

@@ -1,11 +1,13 @@
-"""Model histories through the real newmigration path, checked step by step.
+"""Model histories through the real newmigration path, checked step by step, across backends.
 
 A spec is {table name: Table}; `History` walks a database through a sequence of specs. Each
-step runs newmigration (on its scratch database, answering renames yes) and upgrade on a
-database holding rows in every table, then checks: `db check` is clean, the rows the edit did
-not remove are kept with their values, the schema is the one create_all gives the models
-(built in a scratch database beside it), downgrade restores exactly the previous schema (and
-rows), and upgrading again works. The fuzz campaign (tests/fuzz) draws the specs at random;
+step runs newmigration on the generating backend (its scratch database is built there from
+the migrations, answering renames yes), then upgrade on the applying backend's database,
+which holds rows in every table, and checks there: `db check` is clean, the rows the edit did
+not remove are kept with their values, the schema (types, nullability, defaults, Enum values,
+constraint and index names) is the one create_all gives the models (built in a scratch
+database beside it), downgrade restores exactly the previous schema (and rows), and upgrading
+again works. The same backend on both sides is the everyday case. The fuzz campaign (tests/fuzz) draws the specs at random;
 tests/test_evolution.py replays the histories that once failed.
 """
 import contextlib
@@ -24,8 +26,7 @@ from myapp.migrate_tools.reset import empty_database
 from myapp.migrate_tools.scratch import scratch_database
 
 from . import dbstate
-from .conftest import TESTING_CONF
-from .conftest import snapshot as conftest_snapshot
+from .conftest import TESTING_CONF, new_database
 
 
 @dataclass(frozen=True)
@@ -41,23 +42,45 @@ class Col:
     check: bool = False  # CHECK (column >= 0), named <column>_nonneg
     may_be_null: bool = True  # rows may hold NULL here (added to a table with rows, no default)
     repeated: bool = False  # rows hold the same value here (added to a table with rows, with a default)
+    coded: bool = False  # a string whose rows hold one of `values` (so it may become an Enum)
 
 
 @dataclass
 class Table:
     columns: dict = field(default_factory=dict)
     association: bool = False  # primary key = its two foreign-key columns
+    uniques: tuple = ()  # composite unique constraints: tuples of column names
+    indexes: tuple = ()  # composite indexes: tuples of column names
+    fks: tuple = ()  # composite foreign keys: (columns, referred table, its columns, ondelete)
 
 
 def sa_type(table, name, col):
     return {"string": lambda: sa.String(col.size), "int": sa.Integer, "bigint": sa.BigInteger,
             "numeric": lambda: sa.Numeric(col.size, 2), "text": sa.Text, "bool": sa.Boolean,
-            "date": sa.Date, "datetime": sa.DateTime,
+            "date": sa.Date, "datetime": sa.DateTime, "datetimetz": lambda: sa.DateTime(timezone=True),
+            "json": sa.JSON,
             "enum": lambda: sa.Enum(*col.values, name=f"{table}_{name}_enum")}[col.kind]()
 
 
-DEFAULTS = {"string": "d", "text": "d", "int": sa.text("0"), "bigint": sa.text("0"), "numeric": sa.text("0"),
-            "enum": "a"}
+# The kinds that may have a server default, and the default (an Enum's is its first value).
+DEFAULTS = {"string": "d", "text": "d", "int": sa.text("0"), "bigint": sa.text("0"), "numeric": "1.50",
+            "enum": None, "bool": sa.true(), "datetime": sa.func.now(), "datetimetz": sa.func.now(),
+            "json": "{}"}
+
+
+def server_default(col):
+    """The column's server default, a value its rows may hold (a coded string's first value)."""
+    if not col.default:
+        return None
+    return col.values[0] if col.kind == "enum" or col.coded else DEFAULTS[col.kind]
+
+
+def choices(spec):
+    """{(table, column): the values its rows hold} for Enums, coded strings and JSON (whose
+    MariaDB column, LONGTEXT with a CHECK, takes only JSON text)."""
+    return {(t, c): ('{"n": 1}', "[]") if col.kind == "json" else col.values
+            for t, table in spec.items() for c, col in table.columns.items()
+            if col.kind in ("enum", "json") or col.coded}
 
 
 def build(spec):
@@ -70,11 +93,16 @@ def build(spec):
             columns.append(sa.Column(
                 column, sa_type(name, column, col), *args, nullable=col.nullable,
                 primary_key=table.association, unique=col.unique or None, index=col.index or None,
-                server_default=DEFAULTS[col.kind] if col.default else None))
+                server_default=server_default(col)))
         # CHECKs at table level: MariaDB rejects a named CHECK in a column's definition.
         checks = [sa.CheckConstraint(f"{column} >= 0", name=f"{column}_nonneg")
                   for column, col in table.columns.items() if col.check]
-        sa.Table(name, metadata, *columns, *checks)
+        composites = [*(sa.UniqueConstraint(*names) for names in table.uniques),
+                      *(sa.Index(None, *names) for names in table.indexes),
+                      *(sa.ForeignKeyConstraint(names, [f"{referred}.{c}" for c in referred_names],
+                                                ondelete=ondelete)
+                        for names, referred, referred_names, ondelete in table.fks)]
+        sa.Table(name, metadata, *columns, *checks, *composites)
     return metadata
 
 
@@ -98,30 +126,54 @@ def invoke(app, *args):
 
 
 def snapshot(url):
-    """Schema and rows (conftest's snapshot, without the version)."""
-    return conftest_snapshot(url)[:2]
+    """Schema (with PostgreSQL's enum types) and rows."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            return (dbstate.schema(connection), dbstate.enum_types(connection)), dbstate.rows(connection)
+    finally:
+        engine.dispose()
 
 
-def fill(url):
+def fill(url, spec):
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
         with engine.begin() as connection:
-            dbstate.fill(connection)
+            dbstate.fill(connection, choices=choices(spec))
     finally:
         engine.dispose()
 
 
 @contextlib.contextmanager
-def history(url, work, spec):
-    """A History on `url`, with a scratch database to build each spec's models in."""
-    with scratch_database(url) as reference:
-        yield History(url, reference, work, spec)
+def database(backend, folder):
+    """A new, empty database on `backend` (files under `folder`), dropped afterwards."""
+    folder.mkdir(exist_ok=True)
+    url, cleanup = new_database(backend, folder)
+    try:
+        yield url
+    finally:
+        cleanup()
+
+
+@contextlib.contextmanager
+def history(pair, work, spec):
+    """A History for a (generating, applying) pair of backends, on new databases, with a
+    scratch database on the applying backend to build each spec's models in."""
+    generate, apply = pair
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(database(apply, work / "apply"))
+        # newmigration only needs the generating database to build its scratch beside it.
+        generating = url if generate == apply else stack.enter_context(database(generate, work / "generate"))
+        reference = stack.enter_context(scratch_database(url))
+        yield History(generating, url, reference, work, spec)
 
 
 class History:
-    """A database and a migrations folder of its own, walked through a sequence of specs."""
+    """A migrations folder written against one database and applied to another (or the same),
+    walked through a sequence of specs."""
 
-    def __init__(self, url, reference, work, spec):
+    def __init__(self, generating, url, reference, work, spec):
+        self.generating = generating
         self.url = url
         self.reference = reference
         self.migrations = shutil.copytree(MIGRATIONS_DIR, work / "migrations",
@@ -129,16 +181,17 @@ class History:
         (self.migrations / "versions").mkdir()
         self.spec = spec
         self.steps = 0
-        invoke(make_app(url, spec, self.migrations), "newmigration", "-m", "base")
+        invoke(make_app(generating, spec, self.migrations), "newmigration", "-m", "base")
         invoke(make_app(url, spec, self.migrations), "upgrade")
 
     def step(self, new, label="edit"):
         """Migrate from the current spec to `new`, with every check; `new` becomes current."""
-        fill(self.url)
+        fill(self.url, self.spec)
         schema_before, rows_before = snapshot(self.url)
-        app = make_app(self.url, new, self.migrations)
         self.steps += 1
-        invoke(app, "newmigration", "-m", f"step {self.steps}", "--renames", "yes")
+        invoke(make_app(self.generating, new, self.migrations),
+               "newmigration", "-m", f"step {self.steps}", "--renames", "yes")
+        app = make_app(self.url, new, self.migrations)
         invoke(app, "upgrade")
         invoke(app, "check")
         schema_after, rows_after = snapshot(self.url)
@@ -153,7 +206,7 @@ class History:
         self.spec = new
 
     def models_schema(self, spec):
-        """The schema create_all gives the spec's models, on the same backend."""
+        """The schema create_all gives the spec's models, on the applying backend."""
         empty_database(self.reference)
         engine = sa.create_engine(self.reference, poolclass=sa.pool.NullPool)
         try:
