@@ -12,9 +12,10 @@ import sys
 import pytest
 
 from . import dbstate
-from .conftest import BACKENDS, edit, insert, make, new_database, ok, snapshot, use_backend, write_conf
+from .conftest import (PAIRS, edit, insert, make, new_database, ok, pair_id, snapshot, use_backend,
+                       write_conf)
 
-PAIRS = [(g, a) for g in BACKENDS for a in BACKENDS if g != a]
+CROSS = [pair for pair in PAIRS if pair[0] != pair[1]]
 
 SHOP = '''"""Shops and their items: composite constraints that share a first column."""
 from decimal import Decimal
@@ -46,12 +47,13 @@ class Item(db.Model):
 '''
 
 
-@pytest.fixture(params=PAIRS, ids=[f"{g}->{a}" for g, a in PAIRS])
-def pair(request, tmp_path):
-    """(a dev database to generate on, a production database to apply to), each new."""
+@pytest.fixture(params=CROSS, ids=pair_id)
+def dev_and_production(request, tmp_path):
+    """(a dev database to generate on, a production database of another backend), each new."""
+    generate, apply = request.param
+    use_backend(request, apply, needs=[generate])
     made = []
     for backend in request.param:
-        use_backend(request, backend)
         (tmp_path / backend).mkdir()
         made.append(new_database(backend, tmp_path / backend))
     yield tuple(url for url, _ in made)
@@ -98,8 +100,8 @@ def enum_values(url):
 
 
 @pytest.mark.example_domain
-def test_generate_on_one_backend_deploy_to_another(project, pair, tmp_path):
-    dev_url, prod_url = pair
+def test_generate_on_one_backend_deploy_to_another(project, dev_and_production, tmp_path):
+    dev_url, prod_url = dev_and_production
     env = {"DEV_DATABASE_URL": dev_url}
     conf = write_conf(tmp_path / "production.conf", prod_url, disposable=False)
     ok(make(project, "db", env=env))
