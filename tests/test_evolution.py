@@ -120,6 +120,11 @@ CASES = {
         added(LONG, **{"c_" + "y" * 18: Col("int", unique=True, index=True, fk=("base", None)),
                        "e": Col("enum"), "a": Col("int"), "b": Col("int")}),
         composite(LONG, uniques=(("a", "b"),), indexes=(("a", "b"),))),
+    # mysql->sqlite (make fuzz): the downgrade of the rename did not restore the schema.
+    "rename a foreign key column of a long-named table": (
+        {"base": Table({"name": Col("string")}),
+         LONG: Table({"c0": Col("string"), "parent_id": Col("int", fk=("base", None))})},
+        lambda spec: renamed(spec, LONG, "parent_id", "r0")),
 }
 
 
