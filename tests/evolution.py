@@ -195,11 +195,13 @@ class History:
         invoke(app, "upgrade")
         invoke(app, "check")
         schema_after, rows_after = snapshot(self.url)
-        assert schema_after == self.models_schema(new), f"{label}: the schema is not the models'"
+        models = self.models_schema(new)
+        assert schema_after == models, f"{label}: the schema is not the models': {differences(schema_after, models)}"
         assert dbstate.kept(surviving(rows_before, self.spec, new), rows_after) == [], label
         invoke(app, "downgrade")
         schema_down, rows_down = snapshot(self.url)
-        assert schema_down == schema_before, f"downgrade of {label}"
+        assert schema_down == schema_before, \
+            f"downgrade of {label}: {differences(schema_down, schema_before)}"
         assert dbstate.kept(surviving(rows_before, self.spec, new, down=True), rows_down) == [], \
             f"downgrade of {label}"
         invoke(app, "upgrade")
@@ -214,6 +216,15 @@ class History:
         finally:
             engine.dispose()
         return snapshot(self.reference)[0]
+
+
+def differences(got, wanted):
+    """What differs between two schemas, table by table and part by part (for failures)."""
+    (got, got_enums), (wanted, wanted_enums) = got, wanted
+    return {"enum types": (got_enums, wanted_enums)} if got_enums != wanted_enums else {table: {part: (got.get(table, {}).get(part), wanted.get(table, {}).get(part))
+                    for part in {*got.get(table, {}), *wanted.get(table, {})}
+                    if got.get(table, {}).get(part) != wanted.get(table, {}).get(part)}
+            for table in {*got, *wanted} if got.get(table) != wanted.get(table)}
 
 
 def surviving(rows, old, new, down=False):

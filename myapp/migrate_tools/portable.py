@@ -49,6 +49,8 @@ def _operation(op, table, declared, metadata, dialect, side):
             op.existing_type = _type(declared, table, name, op.existing_type)
             op.existing_server_default = _default(op.existing_server_default, op.existing_type)
         else:
+            # existing_* is the models' state here (a rename's may be reflected): generic types.
+            op.existing_type = generic(op.existing_type)
             old = op.modify_name or name
             if op.modify_type is not None:
                 op.modify_type = _type(declared, table, old, op.modify_type)
@@ -229,7 +231,7 @@ def _rename_drop(op, table, metadata, dialect):
 def _rename_create(op, table, metadata, dialect):
     item = op.to_constraint() if isinstance(op, ops.AddConstraintOp) else op.to_index()
     name = op.constraint_name if isinstance(op, ops.AddConstraintOp) else op.index_name
-    if name is None or isinstance(name, naming.conv):
+    if name is None:
         return op
     if isinstance(op, ops.CreateIndexOp) and _is_unique_constraint(item, name, metadata, dialect):
         constraint = _unique_constraint(item)
