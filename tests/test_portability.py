@@ -169,12 +169,21 @@ def test_generate_on_one_backend_deploy_to_another(project, dev_and_production, 
         kept = snapshot(prod_url)[1]
         assert sorted(i["kind"] for i in kept["item"].values()) == ["plain", "plain"]
 
-        # 5. Both related tables dropped in one step, and the Enum column dropped.
+        # 5. A table renamed (answering yes): its constraints and the key to it follow its name.
+        shop_py = project / "myapp/models/shop.py"
+        edit(shop_py, '__tablename__ = "shop"', '__tablename__ = "store"')
+        edit(shop_py, 'ForeignKey("shop.id"', 'ForeignKey("store.id"')
+        schema = step("rename shops to stores", "rename table shop to store", renames=True)
+        assert schema["store"]["pk"] == ("id",) and "shop" not in schema
+        assert [fk[0] for fk in schema["item"]["fks"]] == ["fk_item_shop_id_store"]
+        assert len(snapshot(prod_url)[1]["store"]) == 1 and len(snapshot(prod_url)[1]["item"]) == 2
+
+        # 6. Both related tables dropped in one step, and the Enum column dropped.
         (project / "myapp/models/shop.py").unlink()
         edit(models, "from .shop import Item, Shop\n", "")
         edit(user_py, "    plan = mapped_column(Enum('free', 'pro', 'team', name='plan'))\n", "")
-        schema = step("drop shops and plans", "drop table item", "drop table shop")
-        assert "shop" not in schema and "item" not in schema
+        schema = step("drop stores and plans", "drop table item", "drop table store")
+        assert "store" not in schema and "item" not in schema
         assert enum_values(prod_url) == {}
 
         # Every step down again, then up: same schema, rows kept (in the columns that stayed).

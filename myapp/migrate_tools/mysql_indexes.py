@@ -5,10 +5,10 @@ index covers them, and gives that index up when one is created; dropping that ot
 later fails ("needed in a foreign key constraint"). So, when the migration runs on MariaDB,
 whatever backend it was written on: before an index a key needs is dropped, the key's own
 index is created again; after an index is created, the key's own index on the same columns
-goes (create_all would not have it). Done in the impl, where batch operations arrive too.
+goes, and so does the index a dropped key leaves behind (create_all would not have them). Done in the impl, where batch operations arrive too.
 """
 from alembic.ddl.mysql import MariaDBImpl, MySQLImpl
-from sqlalchemy import Column, Index, MetaData, Table, inspect
+from sqlalchemy import Column, ForeignKeyConstraint, Index, MetaData, Table, inspect
 from sqlalchemy.types import NullType
 
 
@@ -33,6 +33,18 @@ class _ForeignKeyIndexes:
                              schema=index.table.schema)
                 super().create_index(Index(key["name"], *bare.c))
         super().drop_index(index, **kw)
+
+    def drop_constraint(self, const, **kw):
+        super().drop_constraint(const, **kw)
+        # A dropped foreign key leaves its own index behind; create_all would not have it.
+        if isinstance(const, ForeignKeyConstraint) and not self.as_sql and const.name:
+            table = const.table.name
+            columns = {i["name"]: i["column_names"] for i in inspect(self.connection).get_indexes(table)}
+            needed = any(columns.get(const.name, [None])[:len(k["constrained_columns"])]
+                         == k["constrained_columns"]
+                         for k in inspect(self.connection).get_foreign_keys(table))
+            if const.name in columns and not needed:
+                super().drop_index(Index(const.name, _table=const.table))
 
     def _keys_on(self, index):
         if self.as_sql:

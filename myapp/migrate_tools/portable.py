@@ -176,7 +176,7 @@ def full_name(constraint, name, metadata, dialect):
         full = convention[key] % naming.ConventionDict(probe, probe.table, convention)
     except (KeyError, TypeError, AttributeError, exc.SQLAlchemyError):
         return None
-    if name == full or name == _cut(full, dialect):
+    if name == full or name == cut(full, dialect):
         return naming.conv(full)
     return None
 
@@ -202,7 +202,7 @@ def _probe(constraint):
     return probe
 
 
-def _cut(name, dialect):
+def cut(name, dialect):
     """`name` as SQLAlchemy cuts a convention name that is too long for `dialect`."""
     limit = dialect.max_index_name_length or dialect.max_identifier_length
     if len(name) <= limit:

@@ -10,7 +10,6 @@ from alembic.autogenerate import renderers
 from alembic.operations import ops
 from sqlalchemy import CheckConstraint, ForeignKeyConstraint, Index, UniqueConstraint
 
-from .connection import is_mysql
 
 
 @renderers.dispatch_for(ops.RenameTableOp)
@@ -23,7 +22,9 @@ def detect(script, impl, answer):
     """Ask `answer(old, new)` about each probable rename in `script`; apply the yeses.
 
     `impl` is the migration context's Alembic impl, whose type comparison (with the backend's
-    synonyms: DECIMAL is NUMERIC, INT(11) is INTEGER on MariaDB) decides what is the same type."""
+    synonyms: DECIMAL is NUMERIC, INT(11) is INTEGER on MariaDB) decides what is the same type.
+    Other tables' foreign keys to a renamed table need nothing here: autogenerate sees that
+    they refer to another table, and drops and creates them under the models' names."""
     _columns(script, impl, answer)
     _tables(script, impl, answer)
 
@@ -99,10 +100,26 @@ def _tables(script, impl, answer):
                 if (isinstance(o, ops.DropTableOp) and o.table_name == match.table_name)
                 or (isinstance(o, ops.CreateTableOp) and o.table_name == old.name)]
         _replace(script.downgrade_ops, undo, ops.RenameTableOp(match.table_name, old.name))
-        _rename_constraints(script, old, match.to_table(), is_mysql(impl.dialect))
+        for container in (script.upgrade_ops, script.downgrade_ops):
+            _keys_after_rename(container)
+        _rename_constraints(script, old, match.to_table())
 
 
-def _rename_constraints(script, old, new, mysql):
+def _keys_after_rename(container):
+    """Other tables' foreign keys to a renamed table are dropped and created again under the
+    models' names (autogenerate sees them refer to another table): the batch that creates
+    them goes after the rename that makes the table they refer to."""
+    for rename in [o for o in container.ops if isinstance(o, ops.RenameTableOp)]:
+        before = container.ops[:container.ops.index(rename)]
+        moved = [o for o in before if isinstance(o, ops.ModifyTableOps) and any(
+            isinstance(i, ops.CreateForeignKeyOp) and i.referent_table == rename.new_table_name
+            for i in o.ops)]
+        container.ops = [o for o in container.ops if o not in moved]
+        at = container.ops.index(rename) + 1
+        container.ops[at:at] = moved
+
+
+def _rename_constraints(script, old, new):
     """After rename_table, bring the table's constraints and indexes to the models' names; the
     downgrade brings them back before renaming the table back.
 
@@ -123,9 +140,9 @@ def _rename_constraints(script, old, new, mysql):
         elif was is None and isinstance(item, Index):
             changes.append((None, item, item.name))
     changes += [(i.name, i, None) for i in reflected.values() if isinstance(i, Index)]
-    _insert_by_rename(script.upgrade_ops, old.name, _renaming(new, changes, mysql), after=True)
+    _insert_by_rename(script.upgrade_ops, old.name, _renaming(new, changes), after=True)
     _insert_by_rename(script.downgrade_ops, new.name, _renaming(
-        new, [(to, item, was) for was, item, to in changes], mysql), after=False)
+        new, [(to, item, was) for was, item, to in changes]), after=False)
 
 
 def _take_index_ops(script, table):
@@ -164,11 +181,11 @@ def _key(item, table, renamed):
     return "unique" if isinstance(item, UniqueConstraint) or item.unique else "index", columns
 
 
-def _renaming(table, changes, mysql):
+def _renaming(table, changes):
     """A batch on `table` that, for each (name, definition, new name), drops `name` and
     creates the definition as `new name` (either may be None). Foreign keys are dropped first
-    and created last, so no index one needs is missing meanwhile. MariaDB keeps the index it
-    made for a dropped foreign key, named after it: it goes too (the new key makes its own)."""
+    and created last, so no index one needs is missing meanwhile (MariaDB: mysql_indexes.py
+    drops the index a dropped key leaves behind)."""
     drops, creates = [], []
     for name, item, new_name in sorted(changes, key=lambda c: not isinstance(c[1], ForeignKeyConstraint)):
         if name and isinstance(item, Index):
@@ -176,8 +193,6 @@ def _renaming(table, changes, mysql):
         elif name:
             drops.append(ops.DropConstraintOp(name, table.name, type_=TYPES[type(item)],
                                               schema=table.schema))
-        if name and mysql and isinstance(item, ForeignKeyConstraint):
-            drops.append(ops.DropIndexOp(name, table.name, schema=table.schema, if_exists=True))
         if new_name and isinstance(item, Index):
             creates.insert(0, ops.CreateIndexOp(new_name, table.name, list(item.expressions),
                                                 schema=table.schema, unique=item.unique, **item.kwargs))

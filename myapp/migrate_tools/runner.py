@@ -6,8 +6,8 @@ import click
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
-from . import declared, enums, journal, mysql_indexes, sqlite_batch  # noqa: F401 (they register our
-# operations and the MySQL and SQLite impls)
+from . import checks, declared, enums, journal, mysql_indexes, sqlite_batch  # noqa: F401 (they
+# register our comparison plugin, our operations and the MySQL and SQLite impls)
 from .checksum import file_checksum
 from .connection import check_foreign_keys, is_mysql, migration_engine
 from .errors import migration_failed
@@ -167,10 +167,11 @@ def _journaled(function, script, direction, engine, connection, separate, failur
     return run
 
 
-# Alembic's comparisons, plus CHECK constraints compared by name (opt-in, alembic.ext): a
+# Alembic's comparisons, plus CHECK constraints compared by name (opt-in, alembic.ext, with
+# long names cut as each backend cuts them: checks.py): a
 # CHECK added to or dropped from the models is a migration; a changed condition under the
 # same name is not seen (rename the constraint to change it).
-AUTOGENERATE_PLUGINS = ["alembic.autogenerate.*", "alembic.ext.checkconstraint_byname"]
+AUTOGENERATE_PLUGINS = ["alembic.autogenerate.*", checks.__name__]
 
 
 def _not_backend_made(object_, name, type_, reflected, compare_to):
