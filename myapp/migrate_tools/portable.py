@@ -49,9 +49,10 @@ def _operation(op, table, declared, metadata, dialect, side):
             op.existing_type = _type(declared, table, name, op.existing_type)
             op.existing_server_default = _default(op.existing_server_default, op.existing_type)
         else:
-            # existing_* is the models' state here (a rename's may be reflected): generic types.
-            op.existing_type = generic(op.existing_type)
+            # existing_* is the models' state here, but for a rename's (reflected): declared.
             old = op.modify_name or name
+            op.existing_type = _type(declared, table, old, op.existing_type) if op.modify_name \
+                else generic(op.existing_type)
             if op.modify_type is not None:
                 op.modify_type = _type(declared, table, old, op.modify_type)
             if op.modify_server_default not in (False, None):
@@ -117,6 +118,11 @@ def generic(type_):
         return types.Boolean()
     if isinstance(type_, Enum):
         return Enum(*type_.enums, name=type_.name) if type_.name else Enum(*type_.enums)
+    # Without a backend's collation; LONGTEXT is a Text (as_generic makes it a String).
+    if isinstance(type_, types.Text):
+        return types.Text()
+    if isinstance(type_, types.String):
+        return types.String(type_.length)
     try:
         found = type_.as_generic()
     except NotImplementedError:

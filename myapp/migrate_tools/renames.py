@@ -64,7 +64,8 @@ def _rename_columns(script, table_ops, impl, answer):
                         or (isinstance(o, ops.AddColumnOp) and o.column.name == old.name)]
                 _replace(down_ops, undo, ops.AlterColumnOp(
                     table, new.name, modify_name=old.name, existing_type=old.type,
-                    existing_nullable=old.nullable, schema=down_ops.schema))
+                    existing_nullable=old.nullable, existing_server_default=old.server_default,
+                    schema=down_ops.schema))
 
 
 # Constraints and indexes are created in a second batch after a column rename: SQLite's batch
