@@ -8,7 +8,7 @@ index is created again; after an index is created, the key's own index on the sa
 goes, and so does the index a dropped key leaves behind (create_all would not have them). Done in the impl, where batch operations arrive too.
 """
 from alembic.ddl.mysql import MariaDBImpl, MySQLImpl
-from sqlalchemy import Column, ForeignKeyConstraint, Index, MetaData, Table, inspect
+from sqlalchemy import Column, ForeignKeyConstraint, Index, MetaData, Table, UniqueConstraint, inspect
 from sqlalchemy.types import NullType
 
 
@@ -20,21 +20,28 @@ class _ForeignKeyIndexes:
                 super().drop_index(Index(key["name"], _table=index.table))
 
     def drop_index(self, index, **kw):
-        if not self.as_sql:
-            table = index.table.name
-            reflected = {i["name"]: i["column_names"] for i in inspect(self.connection).get_indexes(table)}
-            columns = reflected.get(index.name, [])
-            for key in inspect(self.connection).get_foreign_keys(table):
-                needed = key["constrained_columns"]
-                if key["name"] == index.name or columns[:len(needed)] != needed or any(
-                        c[:len(needed)] == needed for n, c in reflected.items() if n != index.name):
-                    continue
-                bare = Table(table, MetaData(), *[Column(c, NullType()) for c in needed],
-                             schema=index.table.schema)
-                super().create_index(Index(key["name"], *bare.c))
+        self._keep_key_indexes(index.table, index.name)
         super().drop_index(index, **kw)
 
+    def _keep_key_indexes(self, table, name):
+        """Before the index `name` goes (or the unique constraint, an index here), give each
+        foreign key that needs it an index of its own, named after the key, as create_all."""
+        if self.as_sql:
+            return
+        reflected = {i["name"]: i["column_names"] for i in inspect(self.connection).get_indexes(table.name)}
+        columns = reflected.get(name, [])
+        for key in inspect(self.connection).get_foreign_keys(table.name):
+            needed = key["constrained_columns"]
+            if key["name"] == name or columns[:len(needed)] != needed or any(
+                    c[:len(needed)] == needed for n, c in reflected.items() if n != name):
+                continue
+            bare = Table(table.name, MetaData(), *[Column(c, NullType()) for c in needed],
+                         schema=table.schema)
+            super().create_index(Index(key["name"], *bare.c))
+
     def drop_constraint(self, const, **kw):
+        if isinstance(const, UniqueConstraint) and const.name:
+            self._keep_key_indexes(const.table, const.name)
         super().drop_constraint(const, **kw)
         # A dropped foreign key leaves its own index behind; create_all would not have it.
         if isinstance(const, ForeignKeyConstraint) and not self.as_sql and const.name:
