@@ -16,7 +16,7 @@ class _ForeignKeyIndexes:
     def create_index(self, index, **kw):
         super().create_index(index, **kw)
         for key in self._keys_on(index):
-            if key["name"] != index.name and key["name"] in self._index_names(index.table.name):
+            if key["name"] != index.name and key["name"] in self._indexes(index.table.name):
                 super().drop_index(Index(key["name"], _table=index.table))
 
     def drop_index(self, index, **kw):
@@ -28,9 +28,9 @@ class _ForeignKeyIndexes:
         foreign key that needs it an index of its own, named after the key, as create_all."""
         if self.as_sql:
             return
-        reflected = {i["name"]: i["column_names"] for i in inspect(self.connection).get_indexes(table.name)}
+        reflected = self._indexes(table.name)
         columns = reflected.get(name, [])
-        for key in inspect(self.connection).get_foreign_keys(table.name):
+        for key in self._keys(table.name):
             needed = key["constrained_columns"]
             if key["name"] == name or columns[:len(needed)] != needed or any(
                     c[:len(needed)] == needed for n, c in reflected.items() if n != name):
@@ -46,10 +46,9 @@ class _ForeignKeyIndexes:
         # A dropped foreign key leaves its own index behind; create_all would not have it.
         if isinstance(const, ForeignKeyConstraint) and not self.as_sql and const.name:
             table = const.table.name
-            columns = {i["name"]: i["column_names"] for i in inspect(self.connection).get_indexes(table)}
+            columns = self._indexes(table)
             needed = any(columns.get(const.name, [None])[:len(k["constrained_columns"])]
-                         == k["constrained_columns"]
-                         for k in inspect(self.connection).get_foreign_keys(table))
+                         == k["constrained_columns"] for k in self._keys(table))
             if const.name in columns and not needed:
                 super().drop_index(Index(const.name, _table=const.table))
 
@@ -57,11 +56,15 @@ class _ForeignKeyIndexes:
         if self.as_sql:
             return []
         columns = [c.name for c in index.columns]
-        return [k for k in inspect(self.connection).get_foreign_keys(index.table.name)
+        return [k for k in self._keys(index.table.name)
                 if k["constrained_columns"] == columns[:len(k["constrained_columns"])]]
 
-    def _index_names(self, table):
-        return {i["name"] for i in inspect(self.connection).get_indexes(table)}
+    def _indexes(self, table):
+        """The table's indexes as the database has them now: {name: columns}."""
+        return {i["name"]: i["column_names"] for i in inspect(self.connection).get_indexes(table)}
+
+    def _keys(self, table):
+        return inspect(self.connection).get_foreign_keys(table)
 
 
 class MySQLIndexImpl(_ForeignKeyIndexes, MySQLImpl):
