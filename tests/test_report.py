@@ -36,6 +36,8 @@ uq, ck = (next(c for c in note.constraints if c.name == name) for name in ("uq_n
      "column note.b: default 0 in the migrations, none in the models"),
     (("modify_type", None, "note", "a", {}, Enum("x", "y", name="kind"), Enum("x", "y", "z", name="kind")),
      "column note.a: values ('x', 'y') in the migrations, ('x', 'y', 'z') in the models"),
+    (("modify_type", None, "note", "a", {}, Enum("x", name="kind"), Enum("x", name="note_kind")),
+     "column note.a: type name kind in the migrations, note_kind in the models"),
 ])
 def test_each_difference_is_one_readable_line(diff, line):
     assert describe_difference(diff, postgresql.dialect()) == line

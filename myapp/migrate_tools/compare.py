@@ -24,6 +24,7 @@ def compare_type(context, inspected_column, metadata_column, inspected_type, met
     so the declared type, where newmigration recorded it, is compared for what the database
     lost: whether it is an Enum and with which values, a JSON, a time zone."""
     from .declared import declared_types  # autogenerate and check only
+    from .enums import same_name
 
     table = metadata_column.table.name if metadata_column.table is not None else None
     declared = declared_types(context).get((table, metadata_column.name))
@@ -37,7 +38,10 @@ def compare_type(context, inspected_column, metadata_column, inspected_type, met
         if isinstance(declared, types.Enum):
             inspected_type = declared
     if isinstance(metadata_type, types.Enum) and isinstance(inspected_type, types.Enum):
-        return list(inspected_type.enums) != list(metadata_type.enums) or None
+        if list(inspected_type.enums) != list(metadata_type.enums):
+            return True
+        # PostgreSQL keeps a long type name cut to 63 bytes: that is the same type.
+        return False if same_name(inspected_type.name, metadata_type.name) else None
     return None
 
 

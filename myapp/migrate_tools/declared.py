@@ -6,6 +6,8 @@ of a dropped column, the existing type of an altered one) would then not run, or
 same schema, on the other backends. So while newmigration builds its scratch database, each
 column's type is recorded as the migrations declared it, and written instead (portable.py).
 """
+import copy
+
 from alembic.operations import Operations, ops, toimpl
 from sqlalchemy import CheckConstraint, Enum
 
@@ -88,7 +90,10 @@ def _alter_column(operations, op):
     """alter_column, recorded; on PostgreSQL a type change with no automatic cast (boolean ->
     integer, varchar -> an Enum) gets USING column::type, decided when it runs, so a migration
     written on another backend needs no postgresql_using; an Enum's values are alter_enum_type's."""
+    declared = op
     if operations.get_context().dialect.name == "postgresql" and op.modify_type is not None:
+        op = copy.copy(op)  # what runs here; the migration's own op is what is recorded
+        op.kw = dict(op.kw)
         if same_enum_type(op.existing_type, op.modify_type):
             op.modify_type = None
         elif op.existing_type is not None and "postgresql_using" not in op.kw:
@@ -97,7 +102,7 @@ def _alter_column(operations, op):
                 op.kw["postgresql_using"] = using
                 _keep_default(operations, op)
     toimpl.alter_column(operations, op)
-    _recorded(operations, op)
+    _recorded(operations, declared)
 
 
 def _keep_default(operations, op):

@@ -107,7 +107,7 @@ def _alter(operations, op):
 def _rebuild(name, values):
     """Values removed or reordered: a new type, every column that uses the old one cast to it
     (its default dropped and set again), then the old type dropped."""
-    old = name + "_old"
+    old = kept_name(kept_name(name)[:59] + "_old")  # not cut back to `name` itself
     loop = (
         "DO $$ DECLARE r record; BEGIN FOR r IN SELECT c.relname AS t, a.attname AS col,"
         " pg_get_expr(d.adbin, d.adrelid) AS def FROM pg_attribute a JOIN pg_class c ON c.oid ="
@@ -173,7 +173,7 @@ def _column_types(op, first, last):
         last += [DropEnumTypeOp(t.name, t.enums) for t in _named([op.to_column().type])]
     elif isinstance(op, ops.AlterColumnOp) and op.modify_type is not None:
         new, old = _named([op.modify_type]), _named([op.existing_type])
-        if new and old and new[0].name == old[0].name:
+        if new and old and same_name(new[0].name, old[0].name):
             if list(new[0].enums) != list(old[0].enums):
                 first.append(AlterEnumTypeOp(new[0].name, new[0].enums, list(old[0].enums)))
             return
@@ -198,7 +198,20 @@ def same_enum_type(existing_type, new_type):
     """Whether an alter_column goes from a named Enum to the same type (its values are
     alter_enum_type's business on PostgreSQL)."""
     old, new = _named([existing_type]), _named([new_type])
-    return bool(old and new and old[0].name == new[0].name)
+    return bool(old and new and same_name(old[0].name, new[0].name))
+
+
+POSTGRESQL_NAME_BYTES = 63  # NAMEDATALEN - 1: PostgreSQL cuts longer type names (with a NOTICE)
+
+
+def kept_name(name):
+    """The name PostgreSQL keeps for a type named `name`: its first 63 bytes."""
+    return name.encode()[:POSTGRESQL_NAME_BYTES].decode(errors="ignore")
+
+
+def same_name(one, other):
+    """Whether two type names name the same PostgreSQL type."""
+    return one is not None and other is not None and kept_name(one) == kept_name(other)
 
 
 def _q(identifier):

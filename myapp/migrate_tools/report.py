@@ -135,7 +135,8 @@ def _describe_constraint(item):
 def _change(what, old, new, dialect):
     """'type VARCHAR(20) in the migrations, VARCHAR(40) in the models'."""
     if what == "type" and isinstance(old, Enum) and isinstance(new, Enum):  # the same SQL type
-        what, old, new = "values", tuple(old.enums), tuple(new.enums)
+        what, old, new = ("values", tuple(old.enums), tuple(new.enums)) if old.enums != new.enums \
+            else ("type name", old.name, new.name)
     elif what == "type":
         old, new = type_sql(old, dialect), type_sql(new, dialect)
     elif what == "nullable":
