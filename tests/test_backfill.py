@@ -1,12 +1,19 @@
 """safe.backfill: every row once, where respected, resumable after a failure, on every backend."""
 import io
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.pool import NullPool
 
 from myapp.migrate_tools import backfill
 
-from .conftest import add_migration, manage, query, write_conf
+from .conftest import ROOT, add_migration, manage, query, write_conf
 from .test_lint import _rules, lint
 
 ROWS, BATCH, POISONED = 1000, 100, 550
@@ -125,6 +132,52 @@ def test_a_failure_mid_way_then_the_rerun_resumes_and_does_no_row_twice(items, d
     if done:
         assert f"backfill item: resuming after {done:,} rows done" in rerun.stderr
     assert [row[:3] for row in progress(database_url)] == [("item", "done", ROWS)]
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mysql"], indirect=True)
+def test_a_killed_backfill_resumes_after_its_last_committed_batch(items, database_url, backend):
+    """SIGKILL while a batch waits on a row the test holds: the batches before it stay done."""
+    migrations, conf, add, add_items = items
+    add_items()
+    assert upgrade(migrations, conf).returncode == 0
+    add("11110002", BACKFILL.format(before="", values='{"counter": sa.text("counter + 1")}',
+                                    arguments=f"batch_size={BATCH}"))
+    before_held = POISONED // BATCH * BATCH
+    holder = create_engine(database_url, poolclass=NullPool)
+    with holder.connect() as held:
+        held.execute(text(f"SELECT id FROM item WHERE id = {POISONED} FOR UPDATE")).all()
+        run = subprocess.Popen([sys.executable, str(ROOT / "bin/manage.py"), "db", "-d", str(migrations),
+                                "upgrade"], env={**os.environ, "SETTINGS": str(conf)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            while rows_done(database_url) != before_held:
+                assert run.poll() is None and time.monotonic() < deadline, "the backfill never got there"
+                time.sleep(0.05)
+        finally:
+            run.send_signal(signal.SIGKILL)
+            run.wait(timeout=30)
+            held.rollback()
+    holder.dispose()
+    assert counters(database_url).count(1) == before_held
+    if backend == "mysql":  # its journal row says 'running': a person decides
+        assert manage("db", "-d", str(migrations), "repair", "11110002", settings=conf).returncode == 0
+    rerun = upgrade(migrations, conf)
+    assert rerun.returncode == 0, rerun.stderr
+    assert counters(database_url) == [1] * ROWS
+    assert f"resuming after {before_held:,} rows done" in rerun.stderr
+
+
+def rows_done(url):
+    """The progress row's count so far (None before the backfill has begun)."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            if not inspect(connection).has_table("migration_backfill"):
+                return None
+            return connection.execute(text("SELECT rows_done FROM migration_backfill")).scalar()
+    finally:
+        engine.dispose()
 
 
 def test_a_failure_after_the_backfill_in_its_migration_keeps_it_done(items, database_url):
