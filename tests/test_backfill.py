@@ -82,13 +82,22 @@ def progress(url):
     return query(url, "SELECT table_name, status, rows_done, last_key FROM migration_backfill ORDER BY id")
 
 
-def test_every_row_once_where_respected_with_progress_lines(items, database_url):
+FORMS = {  # values and where, as SQL text or as SQLAlchemy expressions
+    "text": ('{"counter": sa.text("counter + 1"), "note": "done"}', '"flag = 1"'),
+    # a column of another Table object named "item" is the reflected table's: no self-join
+    "expression": ('{"counter": sa.table("item", sa.column("counter")).c.counter + 1,'
+                   ' "note": sa.literal("done")}', 'sa.column("flag") == 1'),
+}
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+def test_every_row_once_where_respected_with_progress_lines(items, database_url, form):
     migrations, conf, add, add_items = items
     add_items()
     add("11110002", 'def upgrade():\n    op.add_column("item", sa.Column("note", sa.String(20)))\n\n\n'
                     'def downgrade():\n    op.drop_column("item", "note")\n')
-    add("11110003", BACKFILL.format(before="", values='{"counter": sa.text("counter + 1"), "note": "done"}',
-                                    arguments=f'where="flag = 1", batch_size={BATCH}'))
+    values, where = FORMS[form]
+    add("11110003", BACKFILL.format(before="", values=values, arguments=f"where={where}, batch_size={BATCH}"))
     result = upgrade(migrations, conf)
     assert result.returncode == 0, result.stderr
 

@@ -67,7 +67,7 @@ class Backfill:
                 raise BackfillError(
                     f"safe.backfill: {table}.{column.name} ({column.type}) is a primary key it cannot"
                     " resume from: only numbers, strings, UUIDs, dates and times; update it by hand")
-        unknown = [name for name in values if name not in self.table.c]
+        unknown = [name for name in values if not isinstance(name, str) or name not in self.table.c]
         if unknown:
             raise BackfillError(f"safe.backfill: table {table!r} has no column {unknown[0]!r}")
         keyed = [name for name in values if self.table.c[name].primary_key]
@@ -110,6 +110,12 @@ class Backfill:
         otherwise everything runs in the connection's current transaction."""
         step = connection.begin if commit_each else contextlib.nullcontext
         with step():
+            if commit_each and connection.dialect.name == "postgresql":
+                # A batch's COMMIT need not wait for the disk (its row locks are held until it
+                # ends): a server crash can lose the last batches, but each with its record, as
+                # if rolled back, so the rerun redoes exactly those. The migration's own commit
+                # (the version, "done") is synchronous and makes them durable before it.
+                connection.exec_driver_sql("SET synchronous_commit TO OFF")
             metadata.create_all(connection)
             row = connection.execute(sa.select(progress_table).where(
                 progress_table.c.statement == self.statement, progress_table.c.status == "running")
@@ -132,11 +138,14 @@ class Backfill:
                 if not keys:
                     break
                 upper = tuple(keys[-1])
-                done += connection.execute(sa.update(self.table).values(self.values).where(
-                    self.where, self._after(last), _up_to(self.key, upper))).rowcount
-                # in the batch's transaction: a batch is recorded if and only if it is done
+                # in the batch's transaction, so a batch is recorded if and only if it is done;
+                # first, so the batch's row locks are held for the UPDATE and the COMMIT only
                 connection.execute(progress_table.update().where(progress_table.c.id == row_id).values(
-                    last_key=_encode(upper), rows_done=done, updated_at=now()))
+                    last_key=_encode(upper), rows_done=progress_table.c.rows_done + len(keys),
+                    updated_at=now()))
+                connection.execute(sa.update(self.table).values(self.values).where(
+                    self.where, self._after(last), _up_to(self.key, upper)))
+                done += len(keys)
             last = upper
             progress.update(done)
             if len(keys) < self.batch_size:
