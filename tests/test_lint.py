@@ -63,8 +63,8 @@ CASES = [
      'op.create_table("note", sa.Column("id", sa.Integer, primary_key=True),'
      ' sa.Column("body", sa.String(200), unique=True))'),
     ("mysql-data-with-schema", "mysql",
-     'op.execute("UPDATE user SET active = 1")\n    op.add_column("user", sa.Column("x", sa.Integer()))',
-     'op.execute("UPDATE user SET active = 1")'),
+     'op.execute("UPDATE user SET active = 1 WHERE id = 1")\n    op.add_column("user", sa.Column("x", sa.Integer()))',
+     'op.execute("UPDATE user SET active = 1 WHERE id = 1")'),
 ]
 
 

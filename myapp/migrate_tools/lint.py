@@ -74,6 +74,10 @@ RULES = {
                        "the statement fails, and the DDL before it in the migration stays applied",
                        "use String(n) for a unique or indexed column (or a prefix index, "
                        "mysql_length=...)"),
+    "unbatched-update": (ANY, "one UPDATE over every row of an existing table locks all of them until "
+                         "it commits (PostgreSQL, MariaDB): writers to the table wait for the whole update",
+                         "safe.backfill(table, values, where=...): batches by primary key, a short "
+                         "transaction each, resumable; acknowledge it for a small table"),
     "mysql-data-with-schema": (MY, "MySQL commits each DDL statement at once: if the data change "
                                "fails, the schema change stays half-done", "put data changes in "
                                "a migration of their own"),
@@ -159,6 +163,8 @@ def lint_script(script, backend, mapped_columns):
         sql = SQL_LITERALS.sub(" ", _sql(call) or "")
         if any(p.search(sql) and family not in runs_on for p, runs_on in DIALECT_SQL):
             flag("foreign-dialect-sql", call.node, call.text)
+    if upgrade:
+        _check_unbatched_updates(upgrade, unreachable, created, flag)
     data = [c for c in calls if c.name == "execute" and DATA_CHANGE.match(_sql(c) or "")]
     if data and any(c.name in SCHEMA_OPS for c in calls):
         flag("mysql-data-with-schema", data[0].node, data[0].text)
@@ -207,6 +213,44 @@ def _check(call, created, mapped_columns, flag):
         flag("mysql-copy-alter", node, text)
         if name == "create_primary_key" and existing:
             flag("pg-unique-constraint", node, text)
+
+
+def _check_unbatched_updates(function, unreachable, created, flag):
+    """unbatched-update: an UPDATE without WHERE, in SQL text or sa.update()/table.update(), run
+    by any .execute() (op, op.get_bind(), a connection), on a table this migration did not create."""
+    for node in ast.walk(function):
+        if not (isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "execute"
+                and node.args and id(node) not in unreachable):
+            continue
+        statement = node.args[0]
+        if isinstance(statement, ast.Call) and getattr(statement.func, "attr", getattr(
+                statement.func, "id", None)) == "text" and statement.args:
+            statement = statement.args[0]  # sa.text("...")
+        if isinstance(statement, (ast.Constant, ast.JoinedStr)):
+            # f-strings: their {parts} are names, not WHERE
+            sql = statement.value if isinstance(statement, ast.Constant) else "".join(
+                v.value if isinstance(v, ast.Constant) else "x" for v in statement.values)
+            for one in SQL_LITERALS.sub(" ", sql if isinstance(sql, str) else "").split(";"):
+                update = re.match(r"\s*UPDATE\s+[`\"]?(\w+)", one, re.I)
+                if update and update.group(1) not in created and not re.search(r"\bWHERE\b", one, re.I):
+                    flag("unbatched-update", node, ast.unparse(node))
+                    break
+            continue
+        # a chain of calls: sa.update(t).values(...), t.update().values(...), with no .where()
+        names, link = [], statement
+        while isinstance(link, ast.Call) and isinstance(link.func, (ast.Attribute, ast.Name)):
+            names.append(getattr(link.func, "attr", getattr(link.func, "id", None)))
+            if names[-1] == "update":
+                break
+            link = link.func.value if isinstance(link.func, ast.Attribute) else None
+        if names[-1:] != ["update"] or {"where", "filter"} & set(names):
+            continue
+        module = isinstance(link.func, ast.Name) or getattr(link.func.value, "id", None) in ("sa", "sqlalchemy")
+        table = (link.args[0] if link.args else None) if module else link.func.value
+        name = table.args[0].value if isinstance(table, ast.Call) and table.args and \
+            isinstance(table.args[0], ast.Constant) else None
+        if name not in created:
+            flag("unbatched-update", node, ast.unparse(node))
 
 
 def _check_text_keys(calls, flag):

@@ -6,7 +6,7 @@ import click
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
-from . import checks, declared, enums, journal, mysql_indexes, sqlite_batch  # noqa: F401 (they
+from . import backfill, checks, declared, enums, journal, mysql_indexes, sqlite_batch  # noqa: F401 (they
 # register our comparison plugin, our operations and the MySQL and SQLite impls)
 from .checksum import file_checksum
 from .connection import check_foreign_keys, is_mysql, migration_engine
@@ -181,8 +181,8 @@ def _not_backend_made(object_, name, type_, reflected, compare_to):
 
 
 def _not_the_journal(name, type_, parent_names):
-    """Autogenerate and `db check` leave our journal table alone."""
-    return not (type_ == "table" and name == journal.TABLE)
+    """Autogenerate and `db check` leave our journal and backfill progress tables alone."""
+    return not (type_ == "table" and name in (journal.TABLE, backfill.TABLE))
 
 
 def _compare_type(*args):
