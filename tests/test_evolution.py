@@ -149,6 +149,10 @@ CASES = {
         added(LONG, **{"c_" + "y" * 18: Col("enum")}),
         changed(LONG, "c_" + "y" * 18, values=("a", "b", "v2")),
         changed(LONG, "c_" + "y" * 18, values=("b", "a", "v2"))),
+    # mysql->mysql (make fuzz): a JSON column with a default made nullable; its downgrade.
+    "a json column with a default made nullable": (
+        {"base": Table({"name": Col("string"), "c0": Col("json", **NOT_NULL_DEFAULT)})},
+        changed("base", "c0", nullable=True)),
 }
 
 

@@ -49,10 +49,11 @@ def _operation(op, table, declared, metadata, dialect, side):
             op.existing_type = _type(declared, table, name, op.existing_type)
             op.existing_server_default = _default(op.existing_server_default, op.existing_type)
         else:
-            # existing_* is the models' state here, but for a rename's (reflected): declared.
+            # existing_* is the models' state here, but for a rename's, or a type the upgrade
+            # leaves as it is (both reflected): declared.
             old = op.modify_name or name
-            op.existing_type = _type(declared, table, old, op.existing_type) if op.modify_name \
-                else generic(op.existing_type)
+            op.existing_type = _type(declared, table, old, op.existing_type) \
+                if op.modify_name or op.modify_type is None else generic(op.existing_type)
             if op.modify_type is not None:
                 op.modify_type = _type(declared, table, old, op.modify_type)
             if op.modify_server_default not in (False, None):
