@@ -153,6 +153,14 @@ CASES = {
     "a json column with a default made nullable": (
         {"base": Table({"name": Col("string"), "c0": Col("json", **NOT_NULL_DEFAULT)})},
         changed("base", "c0", nullable=True)),
+    # postgresql->mysql (make fuzz): MariaDB kept the foreign key's own index beside a
+    # composite unique its column leads.
+    "a composite unique on a referenced table led by its foreign key": (
+        {"base": Table({"name": Col("string")})},
+        lambda spec: {**spec, "n0": Table({"c0": Col("string"), "parent_id": Col("int", fk=("base", None))}),
+                      "n1": Table({"c0": Col("json"), "parent_id": Col("int", fk=("n0", None))})},
+        composite("n0", uniques=(("parent_id", "c0"),)),
+        dropped("n1")),
 }
 
 

@@ -15,6 +15,16 @@ from sqlalchemy.types import NullType
 class _ForeignKeyIndexes:
     def create_index(self, index, **kw):
         super().create_index(index, **kw)
+        self._drop_key_indexes_covered_by(index)
+
+    def add_constraint(self, const, **kw):
+        super().add_constraint(const, **kw)
+        if isinstance(const, UniqueConstraint) and const.name:  # an index here, too
+            self._drop_key_indexes_covered_by(const)
+
+    def _drop_key_indexes_covered_by(self, index):
+        """After `index` (or a unique constraint) is made, the own index of each key it serves
+        goes, as create_all would not have it."""
         for key in self._keys_on(index):
             if key["name"] != index.name and key["name"] in self._indexes(index.table.name):
                 super().drop_index(Index(key["name"], _table=index.table))
