@@ -161,6 +161,11 @@ CASES = {
                       "n1": Table({"c0": Col("json"), "parent_id": Col("int", fk=("n0", None))})},
         composite("n0", uniques=(("parent_id", "c0"),)),
         dropped("n1")),
+    # postgresql->postgresql (make fuzz): the default true compared with 0 by PostgreSQL
+    # itself (Alembic's fallback): "operator does not exist: boolean = integer".
+    "a boolean with a default to integer": (
+        {"base": Table({"name": Col("string"), "flag": Col("bool", default=True)})},
+        changed("base", "flag", kind="int")),
 }
 
 

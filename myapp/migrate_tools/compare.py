@@ -76,6 +76,8 @@ def typed(value, type_, literal):
     """A default's value read as the column's type; text stays text."""
     if isinstance(type_, types.Boolean):
         return True if value.lower() in TRUE else False if value.lower() in FALSE else UNKNOWN
+    if not literal and value.lower() in ("true", "false"):  # a boolean's default, left by a type change
+        return ("boolean", value.lower() == "true")
     if isinstance(type_, (types.Integer, types.Numeric)):
         try:
             return Decimal(value)

@@ -106,13 +106,15 @@ def _alter_column(operations, op):
 
 
 def _keep_default(operations, op):
-    """A default PostgreSQL cannot cast with the column ('a' to an Enum): drop it before the
-    type change and set it again after (alter_column sets defaults after types)."""
-    if op.existing_server_default in (None, False) or op.modify_server_default is not False:
-        return
+    """A default PostgreSQL cannot cast with the column ('a' to an Enum, true to an integer):
+    drop it before the type change, then set the new one, or the old one again (alter_column
+    sets defaults after types)."""
+    if op.existing_server_default in (None, False) and op.modify_server_default is False:
+        return  # no default, old or new (a new one comes without the old: Alembic omits it)
     operations.impl.alter_column(op.table_name, op.column_name, server_default=None,
                                  existing_type=op.existing_type, schema=op.schema)
-    op.modify_server_default = op.existing_server_default
+    if op.modify_server_default is False:
+        op.modify_server_default = op.existing_server_default
 
 
 def _postgresql_using(operations, op):
