@@ -6,7 +6,7 @@ import click
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
-from . import checks, declared, enums, journal, mysql_indexes, sqlite_batch  # noqa: F401 (they
+from . import checks, declared, enums, history, journal, mysql_indexes, sqlite_batch  # noqa: F401 (they
 # register our comparison plugin, our operations and the MySQL and SQLite impls)
 from .checksum import file_checksum
 from .connection import check_foreign_keys, is_mysql, migration_engine
@@ -58,6 +58,8 @@ def run_migrations(context, url, target_metadata, configure_args, lock_timeout=5
                               on_version_apply=[timer, lambda **kw: check_foreign_keys(connection)],
                               **options)
             migration_context = context.get_context()
+            # A broken history refuses here, in one line, before anything is locked or written.
+            current_heads = history.checked_heads(connection, context.script, migration_context)
             migrating = migration_context.opts.get("destination_rev") is not None
             checking = "revision_context" in migration_context.opts  # check, autogenerate
             lock = exclusive_run(connection, url, wait_timeout) if migrating else contextlib.nullcontext()
@@ -65,7 +67,7 @@ def run_migrations(context, url, target_metadata, configure_args, lock_timeout=5
                 if migrating:
                     journal.ensure(connection)
                 if migrating or checking:
-                    journal.verify(connection, context.script, migration_context.get_current_heads(),
+                    journal.verify(connection, context.script, current_heads,
                                    record_baseline=migrating)
                 if dry_run:
                     _dry_run(context, engine, connection, echo)
