@@ -67,19 +67,21 @@ def _beside(url, target, stopper):
     """A new database on the target's server, dropped after the block."""
     remove_stale(url)
     name = scratch_name(target.database)
+    refused = False
     try:
         try:
             created = create_database(url, name)
         except DBAPIError as e:
+            refused = True
             raise ScratchDatabaseError(
                 f"cannot create a scratch database beside {target.database!r}"
                 f" ({first_line(e.orig)}); set SCRATCH_DATABASE_URL in the config"
                 " to an empty database that newmigration may fill and empty") from None
         yield created
     finally:
-        # Also when a signal came while the server was creating it (IF EXISTS: harmless if not).
-        with stopper.deferred():
-            drop_database(url, name)
+        if not refused:  # also when a signal came while the server was creating it (IF EXISTS)
+            with stopper.deferred():
+                drop_database(url, name)
 
 
 def _prefix(database):
