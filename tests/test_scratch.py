@@ -20,6 +20,8 @@ from .conftest import ROOT, add_migration, manage, new_database, query, server_u
 def target(server, tmp_path):
     url, cleanup = new_database(server, tmp_path)
     yield url
+    for name in scratch_left(url):  # a failing test leaves no stray database either
+        drop_database(server_url(server), name)
     cleanup()
 
 
