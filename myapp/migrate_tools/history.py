@@ -155,13 +155,10 @@ def check_journal(connection):
                     f" or delete it")
 
 
-def checked_heads(connection, script_directory, migration_context):
-    """Check the history before an Alembic command runs; return the revisions the database is at
-    (none for `stamp --purge`, which replaces them whatever they are)."""
+def check_run(connection, script_directory, migration_context):
+    """Check the history before an Alembic command runs on the database (`stamp --purge` may
+    start from a revision no file has: it replaces it)."""
     check_single_head(script_directory, migration_context.opts.get("destination_rev"))
     check_journal(connection)
-    if migration_context.opts.get("purge"):
-        return ()
-    current = migration_context.get_current_heads()
-    check_applied(current, script_directory)
-    return current
+    if not migration_context.opts.get("purge"):
+        check_applied(migration_context.get_current_heads(), script_directory)
