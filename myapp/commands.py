@@ -70,6 +70,9 @@ def _check_history(destination=None):
     reads or changes anything (the files themselves are checked by the db group)."""
     directory = _script_directory()
     history.check_single_head(directory, destination)
+    url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        return  # no database yet (`make db` creates its folder): it has no history
     with _migration_connection() as connection:
         history.check_journal(connection)
         history.check_applied(plan.current_heads(connection), directory)
