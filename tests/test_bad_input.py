@@ -3,7 +3,7 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
-from .conftest import manage, server_url, write_conf
+from .conftest import add_migration, manage, query, server_url, snapshot, write_conf
 
 
 def assert_one_line_error(result, *fragments):
@@ -66,15 +66,128 @@ def test_unknown_revision(tmp_path, database_url):
 
 
 @pytest.mark.example_domain
-def test_multiple_heads(tmp_path, database_url, migrations_copy):
+def test_multiple_heads_are_named_with_the_merge_that_joins_them(tmp_path, database_url, migrations_copy):
     conf = write_conf(tmp_path / "a.conf", database_url)
-    base = ScriptDirectory(str(migrations_copy)).get_base()
-    branch = manage("db", "-d", str(migrations_copy), "revision", "-m", "branch",
+    directory = ScriptDirectory(str(migrations_copy))
+    head, base = directory.get_current_head(), directory.get_base()
+    branch = manage("db", "-d", str(migrations_copy), "revision", "-m", "branch", "--rev-id", "bbbb0001",
                     "--head", base, "--splice", settings=conf)
     assert branch.returncode == 0, branch.stderr
-    for args in (["upgrade"], ["newmigration", "-m", "x"]):
+    for args in (["upgrade"], ["newmigration", "-m", "x"], ["stamp", "head"], ["reset", "--no-seed"]):
         result = manage("db", "-d", str(migrations_copy), *args, settings=conf)
-        assert_one_line_error(result, "ultiple head")
+        versions = migrations_copy / "versions"
+        assert_one_line_error(result, "multiple heads", f"{head} ({versions / head}_",
+                              f"bbbb0001 ({versions / 'bbbb0001_branch.py'})",
+                              f"db merge -m \"merge heads\" {head} bbbb0001")
+
+
+def history_conf(tmp_path, database_url, migrations):
+    """A conf, and a migration aaaa0001 applied to the database (the files' history, on any project)."""
+    conf = write_conf(tmp_path / "a.conf", database_url)
+    path = add_migration(migrations, "aaaa0001", GOOD_MIGRATION)
+    result = manage("db", "-d", str(migrations), "upgrade", settings=conf)
+    assert result.returncode == 0, result.stderr
+    return conf, path
+
+
+GOOD_MIGRATION = '''def upgrade():
+    op.create_table("kept", sa.Column("id", sa.Integer, primary_key=True))
+    op.execute("INSERT INTO kept (id) VALUES (1)")
+
+
+def downgrade():
+    op.drop_table("kept")
+'''
+
+
+@pytest.mark.parametrize("how", ["file deleted", "row written by hand"])
+def test_a_database_at_a_revision_no_file_has_is_refused_before_anything_is_touched(
+        tmp_path, database_url, migrations_copy, how):
+    """`make migrate`, `check`, `downgrade`, `status` failed with internal errors; `make db` threw the
+    database away first. Each names the revision and the fix, and changes nothing."""
+    conf, path = history_conf(tmp_path, database_url, migrations_copy)
+    if how == "file deleted":
+        path.unlink()
+        unknown = "aaaa0001"
+    else:
+        query(database_url, "UPDATE alembic_version SET version_num = 'fff0000fff00'", autocommit=True)
+        unknown = "fff0000fff00"
+    before = snapshot(database_url)
+    for args in (["upgrade"], ["check"], ["downgrade"], ["status"], ["reset", "--no-seed"],
+                 ["current"], ["stamp", "head"]):
+        result = manage("db", "-d", str(migrations_copy), *args, settings=conf)
+        assert_one_line_error(result, f"the database is at {unknown}, but no migration file has it:"
+                                      " restore it from git, or `bin/manage.py db stamp --purge")
+        assert snapshot(database_url) == before, args
+
+    # The fix the message gives works: stamp the revision the schema is at.
+    directory = ScriptDirectory(str(migrations_copy))
+    at = directory.get_current_head() or "base"
+    stamp = manage("db", "-d", str(migrations_copy), "stamp", "--purge", at, settings=conf)
+    assert stamp.returncode == 0, stamp.stderr
+    assert manage("db", "-d", str(migrations_copy), "upgrade", settings=conf).returncode == 0
+
+
+@pytest.mark.parametrize("write, fragments", [
+    (lambda versions: (versions / "aaaa0001_test.py").write_text(
+        (versions / "aaaa0001_test.py").read_text().replace("down_revision =", "previous =")),
+     ["aaaa0001_test.py has no down_revision: set it to the revision this migration follows"]),
+    (lambda versions: (versions / "zzzz_copy.py").write_text((versions / "aaaa0001_test.py").read_text()),
+     ["aaaa0001_test.py and ", "zzzz_copy.py both have revision 'aaaa0001': give one of them"]),
+    (lambda versions: (versions / "aaaa0002_next.py").write_text(
+        "revision = 'aaaa0002'\ndown_revision = 'aaaa0009'\n\n\ndef upgrade():\n    pass\n"),
+     ["aaaa0002_next.py follows revision 'aaaa0009' (its down_revision), but no migration file has it:"
+      " restore that file from git"]),
+], ids=["no down_revision", "duplicate revision", "unknown down_revision"])
+def test_a_broken_migration_history_names_the_file_and_the_fix(tmp_path, sqlite_url, migrations_copy,
+                                                               write, fragments):
+    """Alembic warns, then fails inside our code (AttributeError, KeyError), or keeps one of two
+    files silently while `db heads` exits 0. Reading the history: one line, nothing applied."""
+    conf, _ = history_conf(tmp_path, sqlite_url, migrations_copy)
+    write(migrations_copy / "versions")
+    before = snapshot(sqlite_url)
+    for args in (["upgrade"], ["heads"], ["history"], ["reset", "--no-seed"]):
+        result = manage("db", "-d", str(migrations_copy), *args, settings=conf)
+        assert_one_line_error(result, *fragments)
+        assert "Warning" not in result.stderr
+    assert snapshot(sqlite_url) == before
+
+
+def test_a_journal_row_that_cannot_be_read_is_named(tmp_path, database_url, backend, migrations_copy):
+    """A date written as text on SQLite, a zero date on MariaDB: `Invalid isoformat string` and
+    the like, from wherever the journal was read. Now: the row, the column, and the fix."""
+    if backend == "postgresql":
+        pytest.skip("PostgreSQL stores only valid timestamps")
+    conf, _ = history_conf(tmp_path, database_url, migrations_copy)
+    row = query(database_url, "SELECT max(id) FROM migration_journal")[0][0]
+    if backend == "sqlite":
+        query(database_url, f"UPDATE migration_journal SET started_at = 'garbage' WHERE id = {row}",
+              autocommit=True)
+        shown = "'garbage'"
+    else:
+        query(database_url, "SET STATEMENT sql_mode = '' FOR UPDATE migration_journal"
+                            f" SET started_at = '0000-00-00 00:00:00' WHERE id = {row}", autocommit=True)
+        shown = "'0000-00-00 00:00:00'"
+    for args in (["upgrade"], ["status"], ["journal"], ["downgrade"]):
+        result = manage("db", "-d", str(migrations_copy), *args, settings=conf)
+        assert_one_line_error(result, f"row {row} of migration_journal has started_at = {shown}, which is"
+                                      " not a date and time: correct that row by hand, or delete it")
+
+
+@pytest.mark.parametrize("command", [["newmigration", "-m", "x"], ["status"]])
+def test_a_failure_building_the_scratch_database_names_the_migration(tmp_path, database_url, backend,
+                                                                    migrations_copy, command):
+    """Not the target database's URL: the scratch database, the migration, its line, the cause."""
+    from .test_migration_errors import DRIVER_MESSAGES, MISSING_TABLE
+
+    conf = write_conf(tmp_path / "a.conf", database_url)
+    path = add_migration(migrations_copy, "aaaa0001", MISSING_TABLE)
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if "op.add_column" in text)
+    result = manage("db", "-d", str(migrations_copy), *command, settings=conf)
+    assert_one_line_error(result, "Error: building the scratch database from the migrations failed at"
+                                  f" aaaa0001 ({path}:{line}: op.add_column('no_such_table'",
+                          DRIVER_MESSAGES[backend])
+    assert make_url(database_url).render_as_string(hide_password=True) not in result.stderr.split("Error:")[1]
 
 
 @pytest.mark.parametrize("body, fragment", [

@@ -207,6 +207,24 @@ def test_an_edited_applied_migration_stops_upgrade_and_check(db, database_url):
     assert manage("db", "-d", str(migrations), "check", settings=conf).returncode == 0
 
 
+def test_migrations_applied_before_the_journal_get_a_baseline_checksum(tmp_path, database_url,
+                                                                       migrations_copy):
+    """A database migrated before the journal existed has no checksums: the next run records
+    them (a baseline), so an applied file edited after that is refused like any other."""
+    from .test_bad_input import assert_one_line_error
+
+    conf = write_conf(tmp_path / "a.conf", database_url)
+    path = add_migration(migrations_copy, "eeee0001", GOOD)
+    assert upgrade(migrations_copy, conf).returncode == 0
+    query(database_url, "DROP TABLE migration_journal", autocommit=True)
+
+    assert upgrade(migrations_copy, conf).returncode == 0  # nothing to apply
+    assert ("eeee0001", "baseline", "ok") in journal_rows(database_url)
+    path.write_text(path.read_text().replace("from the migration", "edited later"))
+    assert_one_line_error(upgrade(migrations_copy, conf), f"{path} was edited after it was applied",
+                          "db accept eeee0001")
+
+
 def hold_migration_lock(url, tmp_path):
     """Take the database's migration lock as another deploy host would; return a release."""
     engine = create_engine(url, poolclass=NullPool)

@@ -1,20 +1,27 @@
 """newmigration's throwaway database on a server: beside the target, always dropped."""
+import os
 import secrets
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
 from myapp.migrate_tools.databases import create_database, drop_database, list_databases
-from myapp.migrate_tools.scratch import scratch_database
+from myapp.migrate_tools.scratch import STALE_AFTER, scratch_database, scratch_name
 
-from .conftest import manage, new_database, query, server_url, write_conf
+from .conftest import ROOT, add_migration, manage, new_database, query, server_url, write_conf
 
 
 @pytest.fixture
 def target(server, tmp_path):
     url, cleanup = new_database(server, tmp_path)
     yield url
+    for name in scratch_left(url):  # a failing test leaves no stray database either
+        drop_database(server_url(server), name)
     cleanup()
 
 
@@ -54,6 +61,90 @@ def test_newmigration_drops_the_scratch_database_on_failure_and_ctrl_c(
     result = manage("db", "-d", str(migrations_copy), "newmigration", "-m", "x", settings=conf)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert scratch_left(target) == []
+
+
+def wait_for(condition, timeout=60):
+    """Poll `condition` until it is true (a wait on a state, not a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+# Blocks the scratch build, so the run is stopped while its scratch database exists.
+BLOCKING = '''def upgrade():
+    import signal
+    signal.pause()
+
+
+def downgrade():
+    pass
+'''
+
+
+@pytest.mark.parametrize("command, signum", [
+    (["newmigration", "-m", "x"], signal.SIGTERM),
+    (["newmigration", "-m", "x"], signal.SIGHUP),
+    (["status"], signal.SIGTERM),
+], ids=["newmigration-SIGTERM", "newmigration-SIGHUP", "status-SIGTERM"])
+def test_a_stop_signal_drops_the_scratch_database(target, tmp_path, migrations_copy, command, signum):
+    """What deploy tools send (SIGTERM) and a closed terminal (SIGHUP) killed the run and left the
+    scratch database on the server."""
+    add_migration(migrations_copy, "aaaa0001", BLOCKING)
+    conf = write_conf(tmp_path / "a.conf", target)
+    env = {k: v for k, v in os.environ.items() if k != "SETTINGS"}
+    run = subprocess.Popen([sys.executable, str(ROOT / "bin" / "manage.py"), "db", "-d", str(migrations_copy),
+                            *command], env={**env, "SETTINGS": str(conf)}, cwd=ROOT,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: scratch_left(target))
+        run.send_signal(signum)
+        out, err = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert run.returncode == 128 + signum, err
+    assert "Traceback" not in err and f"stopped by {signum.name}" in err
+    assert scratch_left(target) == []
+
+
+def test_signal_handlers_come_back_after_the_scratch_database(sqlite_url):
+    def mine(signum, frame):
+        pass
+
+    previous = signal.signal(signal.SIGTERM, mine), signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with scratch_database(sqlite_url):
+            assert signal.getsignal(signal.SIGTERM) is not mine
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN  # nohup: stays ignored
+        assert signal.getsignal(signal.SIGTERM) is mine
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGTERM, previous[0])
+        signal.signal(signal.SIGHUP, previous[1])
+
+
+def test_a_later_run_drops_stale_scratch_databases_of_its_own_naming_only(target):
+    """A run killed with SIGKILL cannot clean up: the next one drops what it left over an hour ago."""
+    database = make_url(target).database
+    admin = server_url(make_url(target).get_backend_name())
+    now = time.time()
+    stale = scratch_name(database, now - STALE_AFTER - 60)
+    recent = scratch_name(database, now - 60)
+    # Near our naming, but not ours: never dropped.
+    others = [f"{stale}x", f"{database}_scratch_{secrets.token_hex(4)}", f"{database}_scratch_old_one",
+              stale.replace("_scratch_", "_scratches_")]
+    for name in (stale, recent, *others):
+        create_database(admin, name)
+    try:
+        with scratch_database(target) as scratch:
+            left = set(list_databases(admin, database))
+            assert stale not in left
+            assert {recent, *others, make_url(scratch).database} <= left
+    finally:
+        for name in (stale, recent, *others):
+            drop_database(admin, name)
 
 
 def test_without_create_database_rights_the_error_names_the_setting(server, target, tmp_path):

@@ -24,12 +24,13 @@ def create_database(url, name):
     return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
-def drop_database(url, name):
-    """Drop database `name` if it exists, closing any connection still open to it."""
+def drop_database(url, name, force=True):
+    """Drop database `name` if it exists; `force`: close any connection still open to it
+    (PostgreSQL; without it, a database in use is not dropped)."""
     engine = _admin(url)
     try:
         quoted = engine.dialect.identifier_preparer.quote(name)
-        force = " WITH (FORCE)" if engine.dialect.name == "postgresql" else ""
+        force = " WITH (FORCE)" if force and engine.dialect.name == "postgresql" else ""
         with engine.connect() as connection:
             connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted}{force}")
     finally:

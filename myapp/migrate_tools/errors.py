@@ -73,11 +73,24 @@ class MigrationFailed(Exception):
 
     def describe(self, shown_path):
         """One line: the revision, its file (as `shown_path`), line and statement, then the cause."""
-        where = f"{shown_path}:{self.line}: {self.statement}" if self.line else shown_path
-        failed = f"migration {self.revision} ({where}) failed"
+        failed = f"migration {self.revision} ({self.where(shown_path)}) failed"
         if isinstance(self.__cause__, DBAPIError):
             return explain(self.__cause__, self.url, failed)
         return f"{failed}: {named(self.__cause__)}"
+
+    def where(self, shown_path):
+        return f"{shown_path}:{self.line}: {self.statement}" if self.line else shown_path
+
+
+class ScratchBuildFailed(MigrationFailed):
+    """A migration failed on the scratch database that newmigration and `db status` build: the
+    target database was not touched, and its URL is not what is wrong."""
+
+    def describe(self, shown_path):
+        cause = self.__cause__
+        reason = first_line(cause.orig) if isinstance(cause, DBAPIError) else named(cause)
+        return (f"building the scratch database from the migrations failed at {self.revision}"
+                f" ({self.where(shown_path)}): {reason}")
 
 
 def migration_failed(error, revision, path, url):

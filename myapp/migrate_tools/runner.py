@@ -6,7 +6,7 @@ import click
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
-from . import backfill, checks, declared, enums, journal, mysql_indexes, sqlite_batch  # noqa: F401 (they
+from . import backfill, checks, declared, enums, history, journal, mysql_indexes, sqlite_batch  # noqa: F401 (they
 # register our comparison plugin, our operations and the MySQL and SQLite impls)
 from .checksum import file_checksum
 from .connection import check_foreign_keys, is_mysql, migration_engine
@@ -58,6 +58,8 @@ def run_migrations(context, url, target_metadata, configure_args, lock_timeout=5
                               on_version_apply=[timer, lambda **kw: check_foreign_keys(connection)],
                               **options)
             migration_context = context.get_context()
+            # A broken history refuses here, in one line, before anything is locked or written.
+            history.check_run(connection, context.script, migration_context)
             migrating = migration_context.opts.get("destination_rev") is not None
             checking = "revision_context" in migration_context.opts  # check, autogenerate
             lock = exclusive_run(connection, url, wait_timeout) if migrating else contextlib.nullcontext()
@@ -65,8 +67,11 @@ def run_migrations(context, url, target_metadata, configure_args, lock_timeout=5
                 if migrating:
                     journal.ensure(connection)
                 if migrating or checking:
-                    journal.verify(connection, context.script, migration_context.get_current_heads(),
-                                   record_baseline=migrating)
+                    # `stamp --purge` replaces the revisions, whatever they are (the fix history
+                    # gives for a database at a revision no file has).
+                    current = () if migration_context.opts.get("purge") else \
+                        migration_context.get_current_heads()
+                    journal.verify(connection, context.script, current, record_baseline=migrating)
                 if dry_run:
                     _dry_run(context, engine, connection, echo)
                     return

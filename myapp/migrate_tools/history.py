@@ -1,0 +1,164 @@
+"""The migration history checked before a command relies on it: the files, the revisions the
+database is at, the journal's rows. Each problem is one line naming the file or row, and the fix."""
+import ast
+import datetime
+from pathlib import Path
+
+from alembic.util import coerce_resource_to_filename, to_tuple
+from sqlalchemy import select, type_coerce
+from sqlalchemy.types import NULLTYPE
+
+from . import journal
+
+
+class HistoryError(journal.MigrationRefused):
+    """The migration files, or the database's record of them, do not fit together."""
+
+
+def check_files(script_directory):
+    """Refuse migration files that Alembic would misread (it warns, then fails with a KeyError or
+    AttributeError, or silently keeps one of two files): no down_revision, a revision id that two
+    files use, a down_revision that no file has. The files are read, not imported."""
+    paths = {}  # revision -> the file that has it
+    follows = []  # (file, the revisions it follows)
+    literal = True  # every revision id is written out, so a missing one is really missing
+    for path in migration_files(script_directory):
+        names = _module_names(path)
+        if names is None or "revision" not in names:
+            continue  # a syntax error, or a legacy file named after its revision: Alembic says so
+        if "down_revision" not in names:
+            raise HistoryError(f"{path} has no down_revision: set it to the revision this migration"
+                               " follows (None for the first migration)")
+        revision = names["revision"]
+        if not isinstance(revision, str):
+            literal = False
+            continue
+        if revision in paths:
+            raise HistoryError(f"{paths[revision]} and {path} both have revision {revision!r}: give"
+                               " one of them (the copy) an id of its own (and point down_revision of any"
+                               " migration after it at that id)")
+        paths[revision] = path
+        down = names["down_revision"]
+        if down is None or isinstance(down, (str, tuple, list)):
+            follows.append((path, to_tuple(down, default=())))
+    if literal:
+        for path, downs in follows:
+            for down in downs:
+                if isinstance(down, str) and down not in paths:
+                    raise HistoryError(
+                        f"{path} follows revision {down!r} (its down_revision), but no migration file"
+                        f" has it: restore that file from git, or point down_revision at the"
+                        f" migration it should follow")
+
+
+def migration_files(script_directory):
+    """The .py files Alembic reads as migrations, in its version locations."""
+    locations = script_directory.version_locations or [str(Path(script_directory.dir, "versions"))]
+    for location in locations:
+        folder = coerce_resource_to_filename(location)
+        pattern = "**/*.py" if script_directory.recursive_version_locations else "*.py"
+        for path in sorted(folder.glob(pattern)):
+            if "__pycache__" not in path.parts and not path.name.startswith((".#", "__init__")):
+                yield path
+
+
+_UNKNOWN = object()  # a name the module sets to something that is not a literal
+
+
+def _module_names(path):
+    """Names a migration file sets at module level, with their literal values (or _UNKNOWN);
+    None when it cannot be parsed."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+        return None
+    names = {}
+    statements = list(tree.body)
+    while statements:
+        node = statements.pop(0)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign):  # Alembic's newer template: down_revision: ... = "x"
+            targets, value = [node.target], node.value
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update({(a.asname or a.name).split(".")[0]: _UNKNOWN for a in node.names})
+            continue
+        else:  # an if/try/with at module level may set names too
+            statements += [n for n in ast.iter_child_nodes(node) if isinstance(n, ast.stmt)]
+            continue
+        for target in targets:
+            if isinstance(target, ast.Name):
+                names[target.id] = _literal(value)
+    return names
+
+
+def _literal(node):
+    try:
+        return ast.literal_eval(node) if node is not None else _UNKNOWN
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return _UNKNOWN
+
+
+def check_single_head(script_directory, destination):
+    """Refuse a run to "head" when the history has branched, naming the heads and the merge."""
+    if "head" not in to_tuple(destination, default=()):
+        return
+    heads = script_directory.get_heads()
+    if len(heads) > 1:
+        listed = ", ".join(f"{head} ({script_directory.get_revision(head).path})" for head in heads)
+        raise HistoryError(
+            f"the migrations have multiple heads: {listed}; two migrations follow the same one"
+            f" (two branches each added one): join them with"
+            f" `bin/manage.py db merge -m \"merge heads\" {' '.join(heads)}`, then run this again")
+
+
+def check_applied(current_heads, script_directory):
+    """Refuse a database at a revision that no migration file has (a file deleted, or a branch
+    switched), before anything reads or changes it."""
+    known = {script.revision for script in script_directory.walk_revisions()}
+    for revision in current_heads:
+        if revision not in known:
+            raise HistoryError(
+                f"the database is at {revision}, but no migration file has it: restore it from git,"
+                f" or `bin/manage.py db stamp --purge REVISION` with the revision its schema is at")
+
+
+KINDS = {datetime.datetime: "a date and time", int: "a whole number", str: "text"}
+
+
+def check_journal(connection):
+    """Refuse journal rows that cannot be read (a date written as text by hand on SQLite, a zero
+    date on MariaDB), naming the row, rather than fail wherever the journal is read."""
+    if not journal.exists(connection):
+        return
+    dialect = connection.dialect
+    columns = list(journal.journal.c)
+    # Read without the types' processing, then process each value as a normal read would.
+    raw = connection.execute(select(*(type_coerce(c, NULLTYPE).label(c.name) for c in columns)))
+    processors = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
+    for row in raw:
+        for column, processor, value in zip(columns, processors, row):
+            try:
+                read = processor(value) if processor and value is not None else value
+            except (ValueError, TypeError):
+                read = _UNKNOWN
+            if read is None and column.nullable:
+                continue
+            wanted = column.type.python_type
+            if not isinstance(read, wanted):
+                what = f"no {column.name}" if value is None else \
+                    f"{column.name} = {value!r}, which is not {KINDS.get(wanted, wanted.__name__)}"
+                raise HistoryError(
+                    f"row {row.id} of {journal.TABLE} has {what}: correct that row by hand,"
+                    f" or delete it")
+
+
+def check_run(connection, script_directory, migration_context):
+    """Check the history before an Alembic command runs on the database (`stamp --purge` may
+    start from a revision no file has: it replaces it)."""
+    check_single_head(script_directory, migration_context.opts.get("destination_rev"))
+    check_journal(connection)
+    if not migration_context.opts.get("purge"):
+        check_applied(migration_context.get_current_heads(), script_directory)
