@@ -121,11 +121,6 @@ def database_url(url, path):
     return parsed.render_as_string(hide_password=False)
 
 
-def masked(url):
-    """The URL with any password replaced by ***."""
-    return make_url(url).render_as_string(hide_password=True)
-
-
 def shown(path):
     """A path relative to the current directory when it lies below it."""
     try:

@@ -6,6 +6,7 @@ from flask import Flask
 
 from myapp import config
 from myapp.config import ConfigError
+from myapp.migrate_tools.masking import masked
 
 from .conftest import CONF_DIR, ROOT, write_conf
 
@@ -132,7 +133,7 @@ def test_invalid_values(tmp_path, line, message):
 
 
 def test_masked_hides_the_password():
-    assert config.masked("postgresql://bob:s3cret@db/x") == "postgresql://bob:***@db/x"
+    assert masked("postgresql://bob:s3cret@db/x") == "postgresql://bob:***@db/x"
 
 
 @pytest.mark.parametrize("given, used", [
