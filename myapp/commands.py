@@ -86,7 +86,7 @@ def _safeguarded(migrate_command, upgrade):
                 copy = backup_sqlite(cfg["SQLALCHEMY_DATABASE_URI"], cfg["MIGRATION_BACKUP_DIR"],
                                      f"before-{direction}")
                 if copy:
-                    click.echo(f"backup: {shown(copy)}")
+                    click.echo(f"backup: {copy}")  # absolute: it is not beside the code
         return migrate_command.callback(**kwargs)
 
     extra = [click.Option(["--yes"], is_flag=True, help="Revert without asking (for scripts).")] \

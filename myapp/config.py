@@ -22,9 +22,11 @@ DEFAULTS = {
     "MIGRATION_LOCK_TIMEOUT": 5,
     # Seconds a `db upgrade` waits for another one (another deploy host) to finish.
     "MIGRATION_WAIT_TIMEOUT": 60,
-    # Before a non-disposable SQLite database is upgraded or downgraded, copy it here.
+    # Before a non-disposable SQLite database is upgraded or downgraded, copy it into
+    # MIGRATION_BACKUP_DIR (relative: to the conf's folder), by default the database's own
+    # folder: a production database's copies never land in the code checkout.
     "MIGRATION_BACKUPS": True,
-    "MIGRATION_BACKUP_DIR": str(PROJECT_ROOT / "var" / "backups"),
+    "MIGRATION_BACKUP_DIR": None,
 }
 
 
@@ -84,6 +86,8 @@ def load(app, settings=None, overrides=None):
     path = resolve(settings)
     values = {**DEFAULTS, **read(path), **(overrides or {})}
     values["SQLALCHEMY_DATABASE_URI"] = database_url(values.get("SQLALCHEMY_DATABASE_URI"), path)
+    if values["MIGRATION_BACKUP_DIR"]:
+        values["MIGRATION_BACKUP_DIR"] = str(path.parent / Path(values["MIGRATION_BACKUP_DIR"]).expanduser())
     if not isinstance(values["PORT"], int):
         raise ConfigError(f"{path}: PORT must be a whole number, not {values['PORT']!r}")
     for key in ("MIGRATION_LOCK_TIMEOUT", "MIGRATION_WAIT_TIMEOUT"):

@@ -8,7 +8,7 @@ from myapp.migrate_tools.checksum import file_checksum
 from myapp.migrate_tools.connection import migration_engine
 from myapp.migrate_tools.masking import masked
 
-from .conftest import manage, query, server_url, write_conf
+from .conftest import ROOT, add_migration, manage, query, server_url, write_conf
 from .test_bad_input import assert_one_line_error
 
 # --- credentials in the URL's query string -------------------------------------------------
@@ -150,3 +150,34 @@ def test_utf8_files_keep_the_checksums_journals_recorded(tmp_path):
     path = tmp_path / "m.py"
     path.write_bytes('"""café"""  \r\nx = 1\t\u00a0\rprint(x)\u2003\n\n\n'.encode())
     assert file_checksum(path) == "34d541ee7ba1ea6bd8fc69f812d16fb6f76c2131be122f18a6bb2511626d0321"
+
+
+# --- backups of a production SQLite database stay beside it -------------------------------
+
+GOOD = '''def upgrade():
+    op.create_table("extra", sa.Column("id", sa.Integer, primary_key=True))
+
+
+def downgrade():
+    op.drop_table("extra")
+'''
+
+
+@pytest.mark.example_domain
+@pytest.mark.parametrize("setting, folder", [(None, "data"), ("copies", "etc/copies"),
+                                             ("{tmp}/elsewhere", "elsewhere")])
+def test_backups_go_beside_the_database_never_into_the_code(tmp_path, migrations_copy, setting, folder):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "etc").mkdir()
+    url = f"sqlite:///{tmp_path / 'data' / 'prod.db'}"
+    extra = "" if setting is None else f"MIGRATION_BACKUP_DIR = {setting.format(tmp=tmp_path)!r}\n"
+    assert manage("db", "-d", str(migrations_copy), "upgrade",
+                  settings=write_conf(tmp_path / "etc" / "dev.conf", url)).returncode == 0
+    prod = write_conf(tmp_path / "etc" / "prod.conf", url, disposable=False, extra=extra)
+    add_migration(migrations_copy, "iiii0001", GOOD)
+    checkout = sorted((ROOT / "var").rglob("*"))  # where they went before
+    result = manage("db", "-d", str(migrations_copy), "upgrade", settings=prod, cwd=tmp_path / "data")
+    assert result.returncode == 0, result.stderr
+    copies = list((tmp_path / folder).glob("prod-*-before-upgrade.db"))
+    assert len(copies) == 1 and f"backup: {copies[0]}\n" in result.stdout  # absolute, from any cwd
+    assert sorted((ROOT / "var").rglob("*")) == checkout
