@@ -260,6 +260,7 @@ def test_a_failing_migration_is_one_line_on_the_page(sqlite_url, migrations, app
 # --- in a real browser -------------------------------------------------------------------
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+REBOUND = "attacker.example"  # the browser resolves it to 127.0.0.1, as the attacker's DNS would
 
 
 @pytest.fixture(scope="module")
@@ -275,7 +276,8 @@ def browser():
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                     f"--host-resolver-rules=MAP {REBOUND} 127.0.0.1"):  # DNS rebinding, done
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(30)
@@ -326,4 +328,28 @@ def test_in_the_browser_never_outside_development(sqlite_url, app_on, browser, s
     browser.get(f"{base}/")
     assert browser.find_element(By.TAG_NAME, "h1").text == "myapp"
     assert browser.find_elements(By.ID, "apply") == []
+    assert versions(sqlite_url) == []
+
+
+# What a script on the attacker's page does once its name points at 127.0.0.1: read the page
+# (same origin, to the browser), take the token, post the form.
+ATTACK = """
+const done = arguments[arguments.length - 1];
+fetch("/").then(r => r.text()).then(page => {
+  const token = (page.match(/name="csrf_token" value="([^"]+)"/) || [, ""])[1];
+  return fetch("/-/migrations/apply", {method: "POST", redirect: "manual",
+                                       body: new URLSearchParams({csrf_token: token, next: "/"})});
+}).then(r => done(r.status), e => done(String(e)));
+"""
+
+
+def test_in_the_browser_a_rebound_name_cannot_apply_them(sqlite_url, app_on, browser, serve):
+    from selenium.webdriver.common.by import By
+
+    base = serve(app_on(sqlite_url))
+    browser.delete_all_cookies()
+    browser.get(base.replace("127.0.0.1", REBOUND) + "/")
+    assert "pending" in browser.find_element(By.TAG_NAME, "h1").text
+    assert browser.find_elements(By.ID, "apply") == []
+    assert browser.execute_async_script(ATTACK) == 403
     assert versions(sqlite_url) == []
