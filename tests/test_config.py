@@ -140,10 +140,11 @@ KEY_LITERAL = re.compile(r"""\bsecret_key\b["']?\s*[:=]\s*[rbuRBU]?(["'])(.*?)\1
 
 
 def committed_files(root):
-    """Every file git tracks under `root` (every file, in a copy without .git)."""
+    """Every file git tracks under `root`, or would add (not ignored); every file without .git."""
     if (root / ".git").exists():
-        listed = subprocess.run(["git", "-C", str(root), "ls-files", "-z"], capture_output=True,
-                                check=True).stdout.decode().split("\0")
+        listed = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            capture_output=True, check=True).stdout.decode().split("\0")
         return [root / name for name in listed if name and (root / name).is_file()]
     skip = {".venv", "var", ".git", "__pycache__", ".pytest_cache"}
     return [p for p in root.rglob("*") if p.is_file() and not skip & set(p.relative_to(root).parts)]
