@@ -115,6 +115,8 @@ def test_newmigration_passes_msg_through_untouched(project, tmp_path):
         assert docstring.startswith(f"{message}\n\nRevision ID: "), (message, docstring)
         assert f"wrote myapp/migrations/versions/{written.name}" in out
         written.unlink()
+    refused = make(project, "newmigration", "MSG=x", f"RENAMES=$(shell touch {marker})")
+    assert refused.returncode != 0 and "Invalid value for '--renames'" in refused.stderr
     assert not marker.exists()
 
 
