@@ -187,7 +187,8 @@ def test_next_never_leaves_the_site(sqlite_url, app_on, next_, location):
 
 
 @pytest.mark.parametrize("host", ["attacker.example:5000", "attacker.example", "127.0.0.1.evil.example",
-                                  "localhost.evil.example", "evil.localhost.example", "[::2]:5000", ""])
+                                  "localhost.evil.example", "evil.localhost.example", "[::2]:5000", "",
+                                  "attacker.example@127.0.0.1:5000", "localhost:5000/evil"])
 def test_no_button_for_a_page_on_another_name(sqlite_url, app_on, host):
     """From this machine, but asked for as another site: the page, no token, and no apply."""
     client = app_on(sqlite_url).test_client()
