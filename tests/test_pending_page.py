@@ -5,6 +5,7 @@ domain. The browser tests drive Debian's headless chromium through its chromium-
 """
 import os
 import re
+import secrets
 import threading
 from pathlib import Path
 
@@ -55,7 +56,9 @@ def app_on(migrations):
     apps = []
 
     def create(url, debug=True, disposable=True):
-        app = make_app(url, DEBUG=debug, ALLOW_DB_RESET=disposable)
+        # A config that is not disposable is production: it needs a key of its own.
+        key = {} if disposable else {"SECRET_KEY": secrets.token_hex(32)}
+        app = make_app(url, DEBUG=debug, ALLOW_DB_RESET=disposable, **key)
         Migrate(directory=migrations, **extensions.migrate.alembic_ctx_kwargs).init_app(app, db)
         apps.append(app)
         return app
