@@ -9,8 +9,12 @@ STAMP   := $(VENV)/.installed
 MANAGE  := $(PY) $(ROOT)/bin/manage.py
 DEV     := SETTINGS=$(ROOT)/etc/conf/dev.conf
 TESTING := SETTINGS=$(ROOT)/etc/conf/testing.conf
-# MSG may hold any character: quote it for the shell.
-QMSG    := '$(subst ','\'',$(MSG))'
+# MSG may hold any character: make must not expand it ($(value): "$USD" stays "$USD", and
+# "$(shell ...)" is text, not a command), and the recipe reads it from the environment.
+# RENAMES likewise (newmigration checks its value).
+override MSG := $(value MSG)
+override RENAMES := $(value RENAMES)
+export MSG RENAMES
 
 .DEFAULT_GOAL := help
 .PHONY: help install db newmigration migrate status check downgrade server shell test fuzz scaffold bench clean distclean
@@ -30,8 +34,8 @@ db: $(STAMP) ## throw the dev database away, rebuild it from the migrations, add
 	@$(DEV) $(MANAGE) db reset
 
 newmigration: $(STAMP) ## write a migration for your model changes: make newmigration MSG="..." [RENAMES=yes]
-	@if [ -z $(QMSG) ]; then echo 'usage: make newmigration MSG="add login tracking"  (MSG summarises the model change)' >&2; exit 2; fi
-	@$(DEV) $(MANAGE) db newmigration -m $(QMSG) $(if $(RENAMES),--renames $(RENAMES))
+	@if [ -z "$$MSG" ]; then echo 'usage: make newmigration MSG="add login tracking"  (MSG summarises the model change)' >&2; exit 2; fi
+	@$(DEV) $(MANAGE) db newmigration -m "$$MSG" $${RENAMES:+--renames "$$RENAMES"}
 
 migrate: $(STAMP) ## apply pending migrations to the dev database
 	@$(DEV) $(MANAGE) db upgrade

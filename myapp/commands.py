@@ -1,6 +1,8 @@
 """App commands (starter data, servers) and the db commands that Flask-Migrate lacks."""
 import contextlib
+import copy
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -14,10 +16,11 @@ from flask.cli import run_command, with_appcontext
 from flask_migrate import cli as migrate_cli
 from sqlalchemy.engine import make_url
 
-from .config import masked, shown
+from .config import shown
 from .extensions import db
 from .migrate_tools import history, journal, plan
 from .migrate_tools.connection import migration_engine
+from .migrate_tools.masking import masked
 
 
 
@@ -105,7 +108,7 @@ def _safeguarded(migrate_command, upgrade):
                 copy = backup_sqlite(cfg["SQLALCHEMY_DATABASE_URI"], cfg["MIGRATION_BACKUP_DIR"],
                                      f"before-{direction}")
                 if copy:
-                    click.echo(f"backup: {shown(copy)}")
+                    click.echo(f"backup: {copy}")  # absolute: it is not beside the code
         return migrate_command.callback(**kwargs)
 
     extra = [click.Option(["--yes"], is_flag=True, help="Revert without asking (for scripts).")] \
@@ -167,6 +170,30 @@ def _drift(diffs):
             " write a migration: make newmigration in development", [f"  {line}" for line in lines])
 
 
+# A revision id becomes a file name and an alembic_version row (VARCHAR(32)): "../../x" wrote
+# outside versions/.
+REVISION_ID = re.compile(r"[A-Za-z0-9_]{1,32}")
+
+
+def _check_revision_id(ctx, param, value):
+    if value is not None and not REVISION_ID.fullmatch(value):
+        raise click.BadParameter(f"{value!r} is not a plain revision id: use up to 32 letters,"
+                                 " digits and underscores, or leave it out for a random one")
+    return value
+
+
+def _plain_revision_ids(migrate_command):
+    """Flask-Migrate's command (revision, migrate, merge), its --rev-id checked by a click callback."""
+    params = []
+    for param in migrate_command.params:
+        if param.name == "rev_id":
+            param = copy.copy(param)  # Flask-Migrate's own option stays as it is
+            param.callback = _check_revision_id
+        params.append(param)
+    return click.Command(migrate_command.name, callback=migrate_command.callback,
+                         help=migrate_command.help, params=params)
+
+
 # Flask-Migrate's db group, extended: its commands are reused as they are, never copied.
 db_group = click.Group(
     "db",
@@ -174,6 +201,8 @@ db_group = click.Group(
     params=migrate_cli.db.params,
     callback=with_appcontext(_announce),
     commands={**migrate_cli.db.commands,
+              **{name: _plain_revision_ids(c) for name, c in migrate_cli.db.commands.items()
+                 if any(p.name == "rev_id" for p in c.params)},
               "check": _readable_check(migrate_cli.check),
               "upgrade": _safeguarded(migrate_cli.upgrade, upgrade=True),
               "downgrade": _safeguarded(migrate_cli.downgrade, upgrade=False)},
@@ -285,9 +314,14 @@ def db_accept(revision):
 def db_repair(revision):
     """Mark an interrupted migration as resolved, once you have fixed the database by hand."""
     with _migration_connection() as connection:
-        if not journal.exists(connection) or not journal.repair(connection, revision):
-            raise click.ClickException(f"no interrupted migration {revision!r} in the journal")
-    click.echo(f"marked {revision} as resolved; `db upgrade` will run again")
+        matches = journal.matching_revisions(connection, revision) if journal.exists(connection) else []
+        if len(matches) > 1:
+            raise click.ClickException(f"{revision!r} is the start of several revisions in the journal"
+                                       f" ({', '.join(matches)}): give the whole revision id")
+        if not matches or not journal.repair(connection, matches[0]):
+            raise click.ClickException(f"no interrupted migration {revision!r} in the journal;"
+                                       " nothing was changed")
+    click.echo(f"marked {matches[0]} as resolved; `db upgrade` will run again")
 
 
 def lint_findings(scripts):

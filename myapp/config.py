@@ -1,4 +1,5 @@
 """Resolve the config file named by SETTINGS, load it over the defaults, validate it."""
+import ast
 import os
 import sys
 import traceback
@@ -21,9 +22,11 @@ DEFAULTS = {
     "MIGRATION_LOCK_TIMEOUT": 5,
     # Seconds a `db upgrade` waits for another one (another deploy host) to finish.
     "MIGRATION_WAIT_TIMEOUT": 60,
-    # Before a non-disposable SQLite database is upgraded or downgraded, copy it here.
+    # Before a non-disposable SQLite database is upgraded or downgraded, copy it into
+    # MIGRATION_BACKUP_DIR (relative: to the conf's folder), by default the database's own
+    # folder: a production database's copies never land in the code checkout.
     "MIGRATION_BACKUPS": True,
-    "MIGRATION_BACKUP_DIR": str(PROJECT_ROOT / "var" / "backups"),
+    "MIGRATION_BACKUP_DIR": None,
 }
 
 
@@ -83,13 +86,56 @@ def load(app, settings=None, overrides=None):
     path = resolve(settings)
     values = {**DEFAULTS, **read(path), **(overrides or {})}
     values["SQLALCHEMY_DATABASE_URI"] = database_url(values.get("SQLALCHEMY_DATABASE_URI"), path)
+    if values["MIGRATION_BACKUP_DIR"]:
+        values["MIGRATION_BACKUP_DIR"] = str(path.parent / Path(values["MIGRATION_BACKUP_DIR"]).expanduser())
     if not isinstance(values["PORT"], int):
         raise ConfigError(f"{path}: PORT must be a whole number, not {values['PORT']!r}")
     for key in ("MIGRATION_LOCK_TIMEOUT", "MIGRATION_WAIT_TIMEOUT"):
         if not isinstance(values[key], (int, float)) or values[key] < 0:
             raise ConfigError(f"{path}: {key} must be a number of seconds, not {values[key]!r}")
+    if not values["ALLOW_DB_RESET"]:  # production: the disposable dev and testing confs may be weak
+        problem = secret_key_problem(values.get("SECRET_KEY"))
+        if problem:
+            raise ConfigError(f"{path}: SECRET_KEY {problem}; make a good one with"
+                              f" {MAKE_SECRET_KEY} (production.conf reads it from $SECRET_KEY)")
     app.config.update(values)
     app.config["SETTINGS_FILE"] = str(path)
+
+
+MAKE_SECRET_KEY = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+SECRET_KEY_BYTES = 32
+
+
+def secret_key_problem(key):
+    """Why `key` may not sign a production app's sessions, or None when it may."""
+    if not key:
+        return "is not set"
+    raw = key.encode() if isinstance(key, str) else key
+    if not isinstance(raw, bytes):
+        return f"must be a string, not {type(key).__name__}"
+    if raw in shipped_secret_keys():
+        return "is the public key of a conf shipped in etc/conf"
+    # Length alone lets "a" * 32 through: a key of few distinct characters is no key either.
+    if len(raw) < SECRET_KEY_BYTES or len(set(raw)) < 8:
+        return f"is too weak ({len(raw)} bytes; at least {SECRET_KEY_BYTES}, of random characters)"
+    return None
+
+
+def shipped_secret_keys():
+    """The SECRET_KEY literals of the confs in etc/conf: committed, so public."""
+    keys = set()
+    for conf in CONF_DIR.glob("*.conf"):
+        try:
+            tree = ast.parse(conf.read_text())
+        except (OSError, SyntaxError, UnicodeDecodeError):
+            continue  # a broken conf is reported when it is the one loaded
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+                    and isinstance(node.value.value, (str, bytes))
+                    and any(isinstance(t, ast.Name) and t.id == "SECRET_KEY" for t in node.targets)):
+                value = node.value.value
+                keys.add(value.encode() if isinstance(value, str) else value)
+    return keys
 
 
 # Plain URLs get the drivers that requirements.txt installs.
@@ -119,11 +165,6 @@ def database_url(url, path):
         if not os.path.isabs(parsed.database) and not parsed.database.startswith("file:"):
             parsed = parsed.set(database=str(path.parent / parsed.database))
     return parsed.render_as_string(hide_password=False)
-
-
-def masked(url):
-    """The URL with any password replaced by ***."""
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def shown(path):

@@ -2,13 +2,16 @@
 
 Only with DEBUG on and on a disposable config (ALLOW_DB_RESET), never elsewhere. It lists the
 pending migrations with their summaries and lint findings, and the command that applies them.
-To a request from this machine it also offers a button that applies them (a POST with a CSRF
-token) and returns to the page that was asked for.
+To a request from this machine, addressed to localhost, a loopback address or SERVER_NAME,
+it also offers a button that applies them (a same-origin POST with a CSRF token) and returns
+to the page that was asked for.
 """
 import hmac
 import ipaddress
+import re
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import (Blueprint, abort, current_app, redirect, render_template_string, request,
                    session, url_for)
@@ -56,7 +59,8 @@ until they are applied.</p>
 <button type="submit" id="apply">Apply pending migrations</button>
 </form>
 {% else %}
-<p>The button that applies them is offered only to requests from this machine.</p>
+<p>The button that applies them is offered only to requests from this machine, at
+<code>localhost</code> or a loopback address (or <code>SERVER_NAME</code>).</p>
 {% endif %}
 </body></html>
 """
@@ -85,7 +89,11 @@ def show_pending_migrations():
 def apply():
     """Apply the pending migrations, then return to the page that was asked for."""
     if not _in_development() or not _from_this_machine():
-        abort(403)
+        abort(403, "migrations are applied from this page only at http://localhost or"
+                   " http://127.0.0.1 (or SERVER_NAME), from this machine")
+    if not _same_origin():
+        abort(403, "the form did not come from this site (Origin or Referer): reload the page"
+                   " and try again")
     expected = session.get(TOKEN, "")
     if not expected or not hmac.compare_digest(expected, request.form.get("csrf_token", "")):
         abort(400, "the form has expired or did not come from this page: reload it and try again")
@@ -123,15 +131,50 @@ def _page(state, error=None):
 
 
 def _from_this_machine():
+    """A request from this machine, to a name of this machine: only such are offered the button."""
+    return _is_loopback(request.remote_addr) and _names_this_machine(request.host)
+
+
+def _is_loopback(address):
     try:
-        return ipaddress.ip_address(request.remote_addr or "").is_loopback
+        return ipaddress.ip_address(address or "").is_loopback
     except ValueError:
         return False
 
 
+def _names_this_machine(host):
+    """`host` (a Host header) is localhost, a loopback address or the configured SERVER_NAME.
+
+    A page on attacker.example whose name the attacker's DNS then points at 127.0.0.1 (DNS
+    rebinding) reaches this server from this machine, but asks for Host attacker.example."""
+    name = urlsplit(f"//{host}").hostname if host else None  # no port, no [ ] around IPv6
+    server_name = current_app.config.get("SERVER_NAME")
+    return bool(name) and (name == "localhost" or _is_loopback(name)
+                           or (server_name and name == urlsplit(f"//{server_name}").hostname))
+
+
+def _same_origin():
+    """The POST came from a page of this site: its Origin (or, without one, its Referer)."""
+    source = request.headers.get("Origin") or request.headers.get("Referer") or ""
+    parts = urlsplit(source)
+    return (parts.scheme, parts.netloc.lower()) == (request.scheme, request.host.lower())
+
+
+# What browsers drop before they parse a URL (the WHATWG URL standard): leading and trailing
+# C0 controls and spaces, and every tab and newline ("/\t/evil.example" is "//evil.example").
+C0_AND_SPACE = "".join(map(chr, range(0x21)))
+TAB_AND_NEWLINE = re.compile("[\t\n\r]")
+
+
 def _local_path(target):
-    """`target` when it is a path on this site, else the index (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+    """`target` as a browser reads it, when that is a path on this site; else the index.
+
+    Browsers read a backslash as a slash, so "/\\evil.example" is "//evil.example": refused,
+    as are schemes ("javascript:"), hosts ("//x") and any other control character."""
+    path = TAB_AND_NEWLINE.sub("", target or "").strip(C0_AND_SPACE)
+    if (path.startswith("/") and not path.startswith("//") and "\\" not in path
+            and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in path)
+            and not urlsplit(path).netloc):
+        return path
     return url_for("views.index")
 

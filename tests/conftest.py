@@ -199,7 +199,7 @@ def add_migration(migrations, revision, body, down=None):
 
 def write_conf(path, database_url, disposable=True, extra=""):
     """A config file pointing at `database_url`."""
-    path.write_text(f"SQLALCHEMY_DATABASE_URI = {database_url!r}\nSECRET_KEY = 'test'\n"
+    path.write_text(f"SQLALCHEMY_DATABASE_URI = {database_url!r}\nSECRET_KEY = {secrets.token_hex(32)!r}\n"
                     f"ALLOW_DB_RESET = {disposable}\n{extra}")
     return path
 

@@ -5,6 +5,7 @@ domain. The browser tests drive Debian's headless chromium through its chromium-
 """
 import os
 import re
+import secrets
 import threading
 from pathlib import Path
 
@@ -55,7 +56,9 @@ def app_on(migrations):
     apps = []
 
     def create(url, debug=True, disposable=True):
-        app = make_app(url, DEBUG=debug, ALLOW_DB_RESET=disposable)
+        # A config that is not disposable is production: it needs a key of its own.
+        key = {} if disposable else {"SECRET_KEY": secrets.token_hex(32)}
+        app = make_app(url, DEBUG=debug, ALLOW_DB_RESET=disposable, **key)
         Migrate(directory=migrations, **extensions.migrate.alembic_ctx_kwargs).init_app(app, db)
         apps.append(app)
         return app
@@ -85,6 +88,15 @@ def token(page):
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
+APPLY = "/-/migrations/apply"
+SAME_ORIGIN = {"Origin": "http://localhost"}  # what a browser sends with the page's form
+
+
+def submit(client, data, headers=SAME_ORIGIN, **kwargs):
+    """POST the page's form, as a browser on the page would."""
+    return client.post(APPLY, data=data, headers=headers, **kwargs)
+
+
 def test_every_page_shows_the_pending_migrations_and_the_button(sqlite_url, app_on):
     client = app_on(sqlite_url).test_client()
     for path in ("/", "/no-such-page?x=1"):
@@ -101,7 +113,7 @@ def test_every_page_shows_the_pending_migrations_and_the_button(sqlite_url, app_
 def test_the_button_applies_them_and_returns_to_the_page(backend, database_url, app_on):
     client = app_on(database_url).test_client()
     page = client.get("/?from=test").get_data(as_text=True)
-    response = client.post("/-/migrations/apply", data={"csrf_token": token(page), "next": "/?from=test"})
+    response = submit(client, {"csrf_token": token(page), "next": "/?from=test"})
     assert response.status_code == 302 and response.headers["Location"] == "/?from=test"
     assert versions(database_url) == [("bbbb0001",)]
     assert client.get("/?from=test").status_code == 200  # the real page again
@@ -117,9 +129,9 @@ def test_a_bad_or_missing_token_applies_nothing(sqlite_url, app_on):
     client = app_on(sqlite_url).test_client()
     client.get("/")
     for data in ({"csrf_token": "forged", "next": "/"}, {"next": "/"}):
-        assert client.post("/-/migrations/apply", data=data).status_code == 400
+        assert submit(client, data).status_code == 400
     fresh = app_on(sqlite_url).test_client()  # no page seen: no token in its session
-    assert fresh.post("/-/migrations/apply", data={"csrf_token": "", "next": "/"}).status_code == 400
+    assert submit(fresh, {"csrf_token": "", "next": "/"}).status_code == 400
     assert versions(sqlite_url) == []
 
 
@@ -129,7 +141,7 @@ def test_no_button_for_another_machine(sqlite_url, app_on):
     page = response.get_data(as_text=True)
     assert response.status_code == 503 and "bbbb0001" in page and 'id="apply"' not in page
     local = client.get("/").get_data(as_text=True)
-    response = client.post("/-/migrations/apply", data={"csrf_token": token(local), "next": "/"},
+    response = submit(client, {"csrf_token": token(local), "next": "/"},
                            environ_base=REMOTE)
     assert response.status_code == 403 and versions(sqlite_url) == []
 
@@ -141,7 +153,7 @@ def test_never_outside_development(sqlite_url, app_on, debug, disposable):
     response = client.get("/")
     assert response.status_code == 200 and 'id="apply"' not in response.get_data(as_text=True)
     assert client.get("/healthz").get_json()["status"] == "pending"  # /healthz still tells
-    assert client.post("/-/migrations/apply", data={"next": "/"}).status_code == 403
+    assert submit(client, {"next": "/"}).status_code == 403
     assert versions(sqlite_url) == []
 
 
@@ -150,19 +162,97 @@ def test_healthz_is_never_replaced(sqlite_url, app_on):
     assert response.status_code == 200 and response.get_json()["pending"][-1] == "bbbb0001"
 
 
-def test_next_never_leaves_the_site(sqlite_url, app_on):
+@pytest.mark.parametrize("next_, location", [
+    # Another site, however it is spelled: browsers drop tabs and newlines anywhere, leading and
+    # trailing spaces and control characters, and read a backslash as a slash.
+    ("//evil.example/x", "/"), ("///evil.example", "/"), ("/\\evil.example", "/"),
+    ("\\/evil.example", "/"), ("\\\\evil.example", "/"), ("/\t/evil.example/", "/"),
+    ("/\n/evil.example", "/"), ("/\r\n/evil.example", "/"), ("\t//evil.example", "/"),
+    (" //evil.example", "/"), ("\x00//evil.example", "/"), ("\x1f//evil.example", "/"),
+    ("/\x00/evil.example", "/"), ("/x\x7f", "/"), ("http://evil.example/", "/"),
+    ("https:evil.example", "/"), ("HTTPS://evil.example", "/"), ("javascript:alert(1)", "/"),
+    (" javascript:alert(1)", "/"), ("evil.example", "/"), ("", "/"), (None, "/"),
+    # Paths on this site stay as they are (cleaned as a browser would read them).
+    ("/", "/"), ("/?from=test", "/?from=test"), ("/users/1?tab=a&b=c", "/users/1?tab=a&b=c"),
+    ("/a//b", "/a//b"), ("/%09/evil.example", "/%09/evil.example"),
+    ("/%2F/evil.example", "/%2F/evil.example"), ("  /page?x=1 ", "/page?x=1"),
+    ("/pa\tge", "/page"), ("/caf\u00e9", "/caf%C3%A9"),
+])
+def test_next_never_leaves_the_site(sqlite_url, app_on, next_, location):
     client = app_on(sqlite_url).test_client()
     page = client.get("/").get_data(as_text=True)
-    response = client.post("/-/migrations/apply",
-                           data={"csrf_token": token(page), "next": "//evil.example/x"})
-    assert response.headers["Location"] == "/"
+    data = {"csrf_token": token(page)} | ({"next": next_} if next_ is not None else {})
+    response = submit(client, data)
+    assert response.status_code == 302 and response.headers["Location"] == location
+    assert versions(sqlite_url) == [("bbbb0001",)]
+
+
+
+
+@pytest.mark.parametrize("host", ["attacker.example:5000", "attacker.example", "127.0.0.1.evil.example",
+                                  "localhost.evil.example", "evil.localhost.example", "[::2]:5000", "",
+                                  "attacker.example@127.0.0.1:5000", "localhost:5000/evil"])
+def test_no_button_for_a_page_on_another_name(sqlite_url, app_on, host):
+    """From this machine, but asked for as another site: the page, no token, and no apply."""
+    client = app_on(sqlite_url).test_client()
+    environ = {"HTTP_HOST": host}
+    page = client.get("/", environ_overrides=environ).get_data(as_text=True)
+    assert "bbbb0001" in page and 'id="apply"' not in page and "csrf_token" not in page
+    local = client.get("/").get_data(as_text=True)  # the token is in the (shared) session
+    response = submit(client, {"csrf_token": token(local), "next": "/"},
+                      headers={"Origin": f"http://{host}"}, environ_overrides=environ)
+    assert response.status_code == 403 and versions(sqlite_url) == []
+
+
+@pytest.mark.parametrize("host", ["localhost", "localhost:5000", "127.0.0.1:5000", "127.8.9.1",
+                                  "[::1]:5000", "LOCALHOST:5000"])
+def test_the_button_at_every_name_of_this_machine(sqlite_url, app_on, host):
+    client = app_on(sqlite_url).test_client()
+    environ = {"HTTP_HOST": host}
+    page = client.get("/", environ_overrides=environ).get_data(as_text=True)
+    response = submit(client, {"csrf_token": token(page), "next": "/"},
+                      headers={"Origin": f"http://{host.lower()}"}, environ_overrides=environ)
+    assert response.status_code == 302 and versions(sqlite_url) == [("bbbb0001",)]
+
+
+def test_the_button_at_the_configured_server_name(sqlite_url, migrations):
+    app = make_app(sqlite_url, DEBUG=True, SERVER_NAME="myapp.test:5000")
+    Migrate(directory=migrations, **extensions.migrate.alembic_ctx_kwargs).init_app(app, db)
+    client = app.test_client()
+    page = client.get("/", base_url="http://myapp.test:5000").get_data(as_text=True)
+    response = submit(client, {"csrf_token": token(page), "next": "/"},
+                      headers={"Origin": "http://myapp.test:5000"}, base_url="http://myapp.test:5000")
+    assert response.status_code == 302 and versions(sqlite_url) == [("bbbb0001",)]
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("headers", [
+    {},  # neither Origin nor Referer: not a form a browser sent from the page
+    {"Origin": "http://attacker.example:5000"}, {"Origin": "null"}, {"Origin": "https://localhost"},
+    {"Origin": "http://localhost:5001"}, {"Referer": "http://attacker.example/page"},
+    {"Origin": "http://attacker.example", "Referer": "http://localhost/"},
+])
+def test_a_post_from_another_origin_applies_nothing(sqlite_url, app_on, headers):
+    client = app_on(sqlite_url).test_client()
+    page = client.get("/").get_data(as_text=True)
+    response = submit(client, {"csrf_token": token(page), "next": "/"}, headers=headers)
+    assert response.status_code == 403 and versions(sqlite_url) == []
+
+
+def test_a_referer_of_this_site_will_do_without_an_origin(sqlite_url, app_on):
+    client = app_on(sqlite_url).test_client()
+    page = client.get("/").get_data(as_text=True)
+    response = submit(client, {"csrf_token": token(page), "next": "/"},
+                      headers={"Referer": "http://localhost/?from=test"})
+    assert response.status_code == 302 and versions(sqlite_url) == [("bbbb0001",)]
 
 
 def test_a_failing_migration_is_one_line_on_the_page(sqlite_url, migrations, app_on):
     add_migration(migrations, "bbbb0002", FAILING)
     client = app_on(sqlite_url).test_client()
     page = client.get("/").get_data(as_text=True)
-    response = client.post("/-/migrations/apply", data={"csrf_token": token(page), "next": "/"})
+    response = submit(client, {"csrf_token": token(page), "next": "/"})
     page = response.get_data(as_text=True)
     assert response.status_code == 500 and "Traceback" not in page
     # The same line as the CLI's: which migration failed, and why.
@@ -174,6 +264,7 @@ def test_a_failing_migration_is_one_line_on_the_page(sqlite_url, migrations, app
 # --- in a real browser -------------------------------------------------------------------
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+REBOUND = "attacker.example"  # the browser resolves it to 127.0.0.1, as the attacker's DNS would
 
 
 @pytest.fixture(scope="module")
@@ -189,7 +280,8 @@ def browser():
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                     f"--host-resolver-rules=MAP {REBOUND} 127.0.0.1"):  # DNS rebinding, done
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(30)
@@ -240,4 +332,28 @@ def test_in_the_browser_never_outside_development(sqlite_url, app_on, browser, s
     browser.get(f"{base}/")
     assert browser.find_element(By.TAG_NAME, "h1").text == "myapp"
     assert browser.find_elements(By.ID, "apply") == []
+    assert versions(sqlite_url) == []
+
+
+# What a script on the attacker's page does once its name points at 127.0.0.1: read the page
+# (same origin, to the browser), take the token, post the form.
+ATTACK = """
+const done = arguments[arguments.length - 1];
+fetch("/").then(r => r.text()).then(page => {
+  const token = (page.match(/name="csrf_token" value="([^"]+)"/) || [, ""])[1];
+  return fetch("/-/migrations/apply", {method: "POST", redirect: "manual",
+                                       body: new URLSearchParams({csrf_token: token, next: "/"})});
+}).then(r => done(r.status), e => done(String(e)));
+"""
+
+
+def test_in_the_browser_a_rebound_name_cannot_apply_them(sqlite_url, app_on, browser, serve):
+    from selenium.webdriver.common.by import By
+
+    base = serve(app_on(sqlite_url))
+    browser.delete_all_cookies()
+    browser.get(base.replace("127.0.0.1", REBOUND) + "/")
+    assert "pending" in browser.find_element(By.TAG_NAME, "h1").text
+    assert browser.find_elements(By.ID, "apply") == []
+    assert browser.execute_async_script(ATTACK) == 403
     assert versions(sqlite_url) == []

@@ -1,4 +1,5 @@
 """The seed's workflow end to end, through the real Makefile, in a copy of the project."""
+import ast
 import datetime
 import re
 
@@ -92,6 +93,31 @@ def test_edit_model_newmigration_migrate_check_downgrade_upgrade(project, databa
     # 6. Nothing left to migrate: no file.
     assert "No changes in the models" in ok(make(project, "newmigration", "MSG=again", env=env))
     assert len(list(versions.glob("*.py"))) == len(before) + 1
+
+
+@pytest.mark.example_domain
+def test_newmigration_passes_msg_through_untouched(project, tmp_path):
+    """make expands nothing in MSG and the shell sees it as one word; the file's docstring keeps it."""
+    versions = project / "myapp" / "migrations" / "versions"
+    ok(make(project, "db"))
+    edit(project / "myapp/models/user.py", "    # login tracking\n",
+         "    nickname: Mapped[str | None] = mapped_column(String(50))\n\n    # login tracking\n")
+    marker = tmp_path / "ran"
+    for message in ["price in $USD", "it's \"quoted\" `touch {marker}` $$ and $(MSG)",
+                    "$(shell touch {marker})", "${{HOME}} and $$(touch {marker}); touch {marker}",
+                    "C:\\Users\\new \\N{{BULLET}} \\x41 and a trailing \\",
+                    'say """hi""" and """" and "', "two\nlines", "# hash & amp | pipe > gt"]:
+        message = message.format(marker=marker)
+        before = set(versions.iterdir())
+        out = ok(make(project, "newmigration", f"MSG={message}"))
+        [written] = set(versions.iterdir()) - before
+        docstring = ast.get_docstring(ast.parse(written.read_text()), clean=False)
+        assert docstring.startswith(f"{message}\n\nRevision ID: "), (message, docstring)
+        assert f"wrote myapp/migrations/versions/{written.name}" in out
+        written.unlink()
+    refused = make(project, "newmigration", "MSG=x", f"RENAMES=$(shell touch {marker})")
+    assert refused.returncode != 0 and "Invalid value for '--renames'" in refused.stderr
+    assert not marker.exists()
 
 
 def test_newmigration_without_msg_says_how(project):

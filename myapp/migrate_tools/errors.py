@@ -7,6 +7,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from .masking import masked
 from .plan import batch_table
 
 # How much of the failing statement the error line shows.
@@ -53,7 +54,7 @@ def explain(exc, url, failed=None):
         if re.search(pattern, reason):
             explained = f"{explanation.format(**fields)} ({_short(first)})"
             return f"{failed}: {explained}" if failed else explained
-    return f"{failed or 'database error'} on {parts.render_as_string(hide_password=True)}: {first}"
+    return f"{failed or 'database error'} on {masked(url)}: {first}"
 
 
 def _short(message):

@@ -133,15 +133,24 @@ def accept(connection, script):
     connection.commit()
 
 
+def matching_revisions(connection, ident):
+    """The journal's revisions that `ident` names: itself, else those it is a prefix of (as
+    Alembic resolves a partial revision id); several mean it is ambiguous."""
+    known = set(connection.execute(select(journal.c.revision).distinct()).scalars())
+    if ident in known:
+        return [ident]
+    return sorted(r for r in known if ident and r.startswith(ident))  # no LIKE: "%" is a character
+
+
 def repair(connection, revision):
-    """Mark an interrupted migration as resolved by the user; return how many rows changed."""
-    result = connection.execute(journal.update().where(
-        journal.c.revision.startswith(revision), journal.c.status.in_(("running", "failed")),
-        journal.c.direction.in_(("upgrade", "downgrade"))).values(status="resolved"))
-    if result.rowcount:
+    """Mark the interrupted runs of `revision` (a whole id) as resolved; return how many."""
+    # Compared here, not in SQL: MariaDB's collations would match other case and trailing spaces.
+    ids = [row["id"] for row in interrupted(connection) if row["revision"] == revision]
+    if ids:
+        connection.execute(journal.update().where(journal.c.id.in_(ids)).values(status="resolved"))
         record(connection, revision, "repair", "ok")
     connection.commit()
-    return result.rowcount
+    return len(ids)
 
 
 def _interrupted_message(row, script_directory):
