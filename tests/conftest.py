@@ -275,7 +275,7 @@ def make(project, *args, env=None):
     # -o: never (re)install into the shared virtualenv from the copy.
     return subprocess.run(["make", "--no-print-directory", "-C", str(project), f"VENV={VENV}",
                            "-o", f"{VENV}/.installed", *args],
-                          env=env, capture_output=True, text=True, timeout=300)
+                          env=env, capture_output=True, text=True, timeout=1200)
 
 
 def ok(result):
