@@ -83,13 +83,37 @@ def choices(spec):
             if col.kind in ("enum", "json") or col.coded}
 
 
+def references(spec, table):
+    """The tables `table` has a foreign key to (single or composite)."""
+    return {c.fk[0] for c in spec[table].columns.values() if c.fk} | {fk[1] for fk in spec[table].fks}
+
+
+def reaches(spec, start, goal):
+    """Whether a chain of foreign keys leads from table `start` to table `goal`."""
+    seen, todo = set(), [start]
+    while todo:
+        table = todo.pop()
+        for referred in references(spec, table) & set(spec):
+            if referred == goal:
+                return True
+            if referred not in seen:
+                seen.add(referred)
+                todo.append(referred)
+    return False
+
+
 def build(spec):
-    """A MetaData holding the spec's tables, with the app's naming convention."""
+    """A MetaData holding the spec's tables, with the app's naming convention. A foreign key
+    that closes a cycle between tables is declared use_alter, as SQLAlchemy asks a model to."""
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
     for name, table in spec.items():
+        def in_cycle(referred):
+            return referred != name and reaches(spec, referred, name)
+
         columns = [] if table.association else [sa.Column("id", sa.Integer, primary_key=True)]
         for column, col in table.columns.items():
-            args = [sa.ForeignKey(f"{col.fk[0]}.id", ondelete=col.fk[1])] if col.fk else []
+            args = [sa.ForeignKey(f"{col.fk[0]}.id", ondelete=col.fk[1], use_alter=in_cycle(col.fk[0]))] \
+                if col.fk else []
             columns.append(sa.Column(
                 column, sa_type(name, column, col), *args, nullable=col.nullable,
                 primary_key=table.association, unique=col.unique or None, index=col.index or None,
@@ -100,7 +124,7 @@ def build(spec):
         composites = [*(sa.UniqueConstraint(*names) for names in table.uniques),
                       *(sa.Index(None, *names) for names in table.indexes),
                       *(sa.ForeignKeyConstraint(names, [f"{referred}.{c}" for c in referred_names],
-                                                ondelete=ondelete)
+                                                ondelete=ondelete, use_alter=in_cycle(referred))
                         for names, referred, referred_names, ondelete in table.fks)]
         sa.Table(name, metadata, *columns, *checks, *composites)
     return metadata

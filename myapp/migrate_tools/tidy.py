@@ -1,5 +1,6 @@
 """Tidy what autogenerate writes, so the migration runs on every backend."""
 from alembic.operations import ops
+from sqlalchemy import ForeignKeyConstraint
 
 
 def drop_redundant_index_drops(script):
@@ -19,7 +20,11 @@ def drop_redundant_index_drops(script):
 def order_tables(script):
     """Put tables in an order every backend accepts, in each direction: new tables first, each
     after the tables it references; then the changes to other tables; then the dropped tables,
-    each before the tables it references (autogenerate lists both in no particular order)."""
+    each before the tables it references (autogenerate lists both in no particular order).
+
+    A cycle of foreign keys between new tables (or a key declared use_alter, which SQLAlchemy
+    leaves out of CREATE TABLE where ALTER exists) is added by create_foreign_key once the tables
+    stand; a cycle between dropped tables is cut by dropping the keys that close it first."""
     for container in (script.upgrade_ops, script.downgrade_ops):
         created = {op.table_name: op for op in container.ops if isinstance(op, ops.CreateTableOp)}
         dropped = {op.table_name: op for op in container.ops if isinstance(op, ops.DropTableOp)}
@@ -32,13 +37,60 @@ def order_tables(script):
                 drops[table].append(op)
             else:
                 changes.append(op)
-        references = {name: _referred(name, op.columns if isinstance(op, ops.CreateTableOp)
-                                      else (op._reverse.columns if op._reverse else []))
-                      for name, op in {**created, **dropped}.items()}
-        first = [op for name in _dependencies_first(list(created), references) for op in creates[name]]
-        last = [op for name in reversed(_dependencies_first(list(dropped), references))
-                for op in drops[name]]
+        references = {name: _referred(name, _items(op)) for name, op in {**created, **dropped}.items()}
+        create_order = _dependencies_first(list(created), references)
+        drop_order = list(reversed(_dependencies_first(list(dropped), references)))
+        first = [op for name in create_order for op in creates[name]] + _deferred_keys(created, create_order)
+        last = _closing_keys(dropped, drop_order) + [op for name in drop_order for op in drops[name]]
         container.ops[:] = first + changes + last
+
+
+def _items(op):
+    """The columns and constraints of a table that an op creates or drops (as it stood)."""
+    if isinstance(op, ops.CreateTableOp):
+        return op.columns
+    return op._reverse.columns if op._reverse else []
+
+
+def _foreign_keys(items):
+    return [item for item in items if isinstance(item, ForeignKeyConstraint)]
+
+
+def _target(key):
+    return key.elements[0].target_fullname.rsplit(".", 2)[-2]
+
+
+def _deferred_keys(created, order):
+    """Take out of each create_table the foreign keys to tables created after it (and those
+    declared use_alter); return the batch operations that add them once every table stands."""
+    added = []
+    for i, name in enumerate(order):
+        op = created[name]
+        later = set(order[i + 1:])
+        keys = [key for key in _foreign_keys(op.columns) if key.use_alter or _target(key) in later]
+        if keys:
+            op.columns = [item for item in op.columns if all(item is not key for key in keys)]
+            adds = [ops.CreateForeignKeyOp.from_constraint(key) for key in keys]
+            for add in adds:
+                add.kw.pop("use_alter", None)  # it is an ALTER now; the flag says nothing more
+            added.append(ops.ModifyTableOps(name, adds, schema=op.schema))
+    return added
+
+
+def _closing_keys(dropped, order):
+    """The batch operations that drop, before any table goes, the foreign keys of tables
+    dropped later that refer to a table dropped earlier (a cycle between them)."""
+    closing = []
+    for i, name in enumerate(order):
+        op = dropped[name]
+        earlier = set(order[:i])
+        keys = [key for key in _foreign_keys(_items(op)) if _target(key) in earlier and key.name]
+        if keys:
+            closing.append(ops.ModifyTableOps(name, [
+                ops.DropConstraintOp(key.name, name, type_="foreignkey", schema=op.schema,
+                                     _reverse=ops.CreateForeignKeyOp.from_constraint(key))
+                for key in keys], schema=op.schema))
+    return closing
 
 
 def _referred(table, items):
