@@ -143,6 +143,12 @@ DEFAULT_DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+p
                    "mysql": "mysql+pymysql", "mariadb": "mariadb+pymysql"}
 
 
+def with_driver(url):
+    """The URL (a string or URL object) with our driver when it names only the backend."""
+    parsed = make_url(url)
+    return parsed.set(drivername=DEFAULT_DRIVERS.get(parsed.drivername, parsed.drivername))
+
+
 def database_url(url, path):
     """Validate the database URL: pick our drivers for plain URLs, check the driver is
     installed, make a relative SQLite path absolute to the conf's folder."""
@@ -152,7 +158,7 @@ def database_url(url, path):
         parsed = make_url(url)
     except ArgumentError:
         raise ConfigError(f"{path}: SQLALCHEMY_DATABASE_URI is not a database URL") from None
-    parsed = parsed.set(drivername=DEFAULT_DRIVERS.get(parsed.drivername, parsed.drivername))
+    parsed = with_driver(parsed)
     try:
         parsed.get_dialect().import_dbapi()
     except NoSuchModuleError:

@@ -11,11 +11,10 @@ import pytest
 from alembic.script import ScriptDirectory
 from click.testing import CliRunner
 from sqlalchemy import MetaData, Table, create_engine, inspect
-from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from myapp import create_app
-from myapp.config import DEFAULT_DRIVERS
+from myapp.config import with_driver
 from myapp.extensions import MIGRATIONS_DIR, db
 from myapp.migrate_tools.databases import create_database, drop_database, list_databases
 
@@ -61,9 +60,7 @@ def server_url(backend):
     url = os.environ.get(SERVERS[backend])
     if not url:
         return None
-    parsed = make_url(url)
-    return parsed.set(drivername=DEFAULT_DRIVERS.get(parsed.drivername, parsed.drivername)) \
-        .render_as_string(hide_password=False)
+    return with_driver(url).render_as_string(hide_password=False)
 
 
 def use_backend(request, name, needs=()):
