@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from .config import shown
 from .extensions import db
-from .migrate_tools import history, journal, plan
+from .migrate_tools import history, journal, opcalls, plan
 from .migrate_tools.connection import migration_engine
 from .migrate_tools.masking import masked
 
@@ -131,8 +131,8 @@ def _confirm_downgrade(scripts, destination, yes):
     click.echo(f"db downgrade to {destination} will revert, in this order:")
     for script in scripts:
         click.echo(f"  {script.revision}  {script.doc}")
-        for call in plan.operation_calls(script, "downgrade", plan.DESTRUCTIVE):
-            click.echo(f"      {call}")
+        for call in opcalls.in_file(script.path, "downgrade", plan.DESTRUCTIVE):
+            click.echo(f"      {call.text}")
     if yes:
         return
     if not sys.stdin.isatty():
@@ -348,9 +348,12 @@ def db_lint(revisions):
     scripts = [directory.get_revision(r) for r in revisions] if revisions else _planned("heads", True)
     findings = lint_findings(scripts)
     echo_findings(findings)
-    errors = [f for f in findings if not f.acknowledged]
+    errors = [f for f in findings if not (f.acknowledged or f.note)]
+    notes = [f for f in findings if f.note and not f.acknowledged]
+    acknowledged = len(findings) - len(errors) - len(notes)
     click.echo(f"{len(scripts)} migration(s) checked: {len(errors)} finding(s)"
-               f"{f', {len(findings) - len(errors)} acknowledged' if len(findings) > len(errors) else ''}")
+               f"{f', {acknowledged} acknowledged' if acknowledged else ''}"
+               f"{f', {len(notes)} note(s) to check by hand' if notes else ''}")
     if errors:
         raise click.exceptions.Exit(1)
 
