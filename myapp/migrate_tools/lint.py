@@ -34,7 +34,8 @@ RULES = {
     "not-null-without-default": (ANY, "existing rows have no value for it: the ALTER fails or "
                                  "rewrites the table", "safe.add_not_null_column(...), or give it a "
                                  "server_default"),
-    "empty-downgrade": (ANY, "the migration cannot be reverted (its upgrade does something)", "write downgrade() to undo upgrade()"),
+    "empty-downgrade": (ANY, "the migration cannot be reverted (its upgrade does something)",
+                        "write downgrade() to undo upgrade()"),
     "pg-index-not-concurrent": (PG, "CREATE INDEX locks writes to the table for the whole build",
                                 "safe.create_index(...) (CONCURRENTLY, outside the transaction)"),
     "pg-drop-index-not-concurrent": (PG, "DROP INDEX takes an exclusive lock on the table: every query "
