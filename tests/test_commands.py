@@ -78,6 +78,57 @@ def test_downgrade_needs_yes_on_a_config_that_is_not_disposable(cli_runner, tmp_
     assert "downgrade" in done.output
 
 
+GADGET = '''def upgrade():
+    op.create_table("gadget", sa.Column("id", sa.Integer, primary_key=True), sa.Column("nick", sa.String(20)))
+
+
+def downgrade():
+    with op.batch_alter_table("gadget") as b:
+        b.drop_column("nick")
+    op.drop_table("gadget")
+'''
+
+
+def test_the_downgrade_guard_follows_the_name_a_batch_binds(cli_runner, tmp_path, database_url,
+                                                             migrations_copy):
+    add_migration(migrations_copy, "g0000001", GADGET)
+    upgraded = run(cli_runner, write_conf(tmp_path / "ok.conf", database_url), "db", "-d",
+                   str(migrations_copy), "upgrade")
+    assert upgraded.exit_code == 0, upgraded.output
+    before = snapshot(database_url)
+    prod = write_conf(tmp_path / "prod.conf", database_url, disposable=False)
+    refused = run(cli_runner, prod, "db", "-d", str(migrations_copy), "downgrade")
+    assert refused.exit_code == 1 and "without confirmation" in refused.output, refused.output
+    # each destructive call of the downgrade, in the order it runs, batch calls with their table
+    assert "  g0000001  g0000001\n      gadget: b.drop_column('nick')\n      op.drop_table('gadget')\n" \
+        in refused.output, refused.output
+    assert snapshot(database_url) == before
+
+
+def test_db_migrate_and_revision_autogenerate_refuse_naming_newmigration(cli_runner, conf, migrations_copy):
+    before = sorted(p.name for p in (migrations_copy / "versions").glob("*.py"))
+    for command in (["migrate", "-m", "x"], ["migrate"], ["revision", "--autogenerate", "-m", "x"]):
+        result = run(cli_runner, conf, "db", "-d", str(migrations_copy), *command)
+        assert result.exit_code == 1, result.output
+        error = result.stderr.strip().splitlines()[-1]
+        assert error.startswith("Error: db ") and "autogenerate" in error, result.stderr
+        assert 'make newmigration MSG="..."' in error and "nothing was written" in error
+        assert "Traceback" not in result.output
+    assert sorted(p.name for p in (migrations_copy / "versions").glob("*.py")) == before
+    by_hand = run(cli_runner, conf, "db", "-d", str(migrations_copy), "revision", "-m", "by hand")
+    assert by_hand.exit_code == 0, by_hand.output  # an empty migration to write by hand is fine
+    assert len(list((migrations_copy / "versions").glob("*by_hand.py"))) == 1
+
+
+def test_db_help_explains_make_migrate_and_db_migrate(cli_runner, conf):
+    result = run(cli_runner, conf, "db", "help")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "`make migrate` runs `db upgrade`" in text, text
+    assert "`db migrate` is Flask-Migrate's autogenerate" in text
+    assert "migrate Refused: use newmigration" in text
+
+
 def test_banner_names_config_and_database_with_password_masked(cli_runner, tmp_path):
     conf = write_conf(tmp_path / "pg.conf", "postgresql+psycopg://bob:s3cret@localhost/x")
     result = run(cli_runner, conf, "db", "heads")  # needs no connection

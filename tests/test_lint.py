@@ -2,9 +2,11 @@
 import pytest
 from click.testing import CliRunner
 
+from sqlalchemy.engine import make_url
+
 from myapp.cli import cli
 
-from .conftest import add_migration, manage, snapshot, write_conf
+from .conftest import add_migration, manage, query, snapshot, write_conf
 
 URLS = {"sqlite": "sqlite:////nonexistent/lint.db", "postgresql": "postgresql://u@localhost/lint",
         "mysql": "mysql://u@localhost/lint", "mariadb": "mariadb://u@localhost/lint"}
@@ -110,7 +112,8 @@ def _rules(output):
 @pytest.mark.parametrize("rule, backend, trigger", [(r, b, t) for r, b, t, _ in CASES if b != "sqlite"])
 def test_backend_rules_stay_quiet_on_sqlite(tmp_path, migrations_copy, rule, backend, trigger):
     result = lint(tmp_path, migrations_copy, "sqlite", trigger, "b0000001")
-    assert rule not in _rules(result.stdout)
+    assert result.exit_code == 0 and _rules(result.stdout) == [], result.output  # lint ran, found nothing
+    assert "1 migration(s) checked: 0 finding(s)" in result.stdout
 
 
 def test_empty_or_missing_downgrade(tmp_path, migrations_copy):
@@ -286,3 +289,149 @@ def test_the_postgresql_patterns_lint_recommends_run_and_lint_clean(tmp_path, da
     assert ("uq_user_email_copy", ("email",)) in schema["user"]["uniques"]
     assert not any(i[0] == "ix_user_active" for i in schema["user"]["indexes"])
     assert manage("db", "-d", str(migrations_copy), "downgrade", settings=conf).returncode == 0
+
+
+# --- guards on every spelling ---------------------------------------------------------------
+
+@pytest.mark.parametrize("alias", ["batch_op", "b", "user_table"])
+def test_a_batch_is_followed_by_the_name_its_with_binds(tmp_path, migrations_copy, alias):
+    body = (f'with op.batch_alter_table("user") as {alias}:\n        {alias}.drop_column("legacy")\n'
+            f'    with op.batch_alter_table("role") as r, op.batch_alter_table("user") as {alias}2:\n'
+            f'        {alias}2.add_column(sa.Column("plan", sa.String(20), nullable=False))')
+    result = lint(tmp_path, migrations_copy, "sqlite", body, "m0000001")
+    assert result.exit_code == 1, result.output
+    assert _rules(result.stdout) == ["drop-column", "not-null-without-default"], result.stdout
+    assert f"user: {alias}.drop_column('legacy')" in result.stdout  # its batch's table named
+
+
+def test_a_migration_that_does_nothing_needs_no_downgrade(tmp_path, migrations_copy):
+    result = lint(tmp_path, migrations_copy, "sqlite", '"""Nothing to do here."""\n    pass', "n0000001",
+                  downgrade="pass")
+    assert result.exit_code == 0 and _rules(result.stdout) == [], result.stdout
+    assert "1 migration(s) checked: 0 finding(s)" in result.stdout
+
+
+def test_a_type_lint_cannot_read_is_a_note_not_a_guess(tmp_path, migrations_copy):
+    body = 'length = 80\n    op.alter_column("user", "email", existing_type=sa.String(255), type_=sa.String(length))'
+    for backend in ("sqlite", "postgresql", "mysql"):
+        result = lint(tmp_path, migrations_copy, backend, body, f"o000000{len(backend)}")
+        assert result.exit_code == 0, result.output  # a note asks for a look; it fails nothing
+        assert _rules(result.stdout) == ["cannot-judge"], result.stdout
+        assert "(note)" in result.stdout and "0 finding(s), 1 note(s) to check by hand" in result.stdout
+
+
+UTC_TYPES = '''"""The app's own column types, in a package lint knows nothing of."""
+import sqlalchemy as sa
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Aware datetimes: TIMESTAMP WITH TIME ZONE on PostgreSQL, DATETIME on MariaDB."""
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+'''
+EVENT = '''def upgrade():
+    op.create_table("event", sa.Column("id", sa.Integer, primary_key=True), sa.Column("at", sa.DateTime()))
+
+
+def downgrade():
+    op.drop_table("event")
+'''
+# the app's type imported at the top of the file, in the function, and as autogenerate writes it
+TO_UTC = [("from lintapp.types import UTCDateTime\n\n\n", "", "UTCDateTime()"),
+          ("", "from lintapp.types import UTCDateTime\n    ", "UTCDateTime()"),
+          ("import lintapp.types\n\n\n", "", "lintapp.types.UTCDateTime()")]
+
+
+def _alter(header, local, old, new):
+    return (f'{header}def upgrade():\n    {local}op.alter_column("event", "at", existing_type={old}, type_={new})'
+            f'\n\n\ndef downgrade():\n    {local}op.alter_column("event", "at", existing_type={new},'
+            f' type_={old})\n')
+
+
+def _on_server(tmp_path, database_url, migrations, monkeypatch):
+    """A config on the real server, the app's types importable, and the event table built."""
+    package = tmp_path / "app" / "lintapp"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "types.py").write_text(UTC_TYPES)
+    monkeypatch.syspath_prepend(str(tmp_path / "app"))
+    conf = write_conf(tmp_path / "server.conf", database_url)
+    add_migration(migrations, "p0000001", EVENT)
+    upgraded = CliRunner().invoke(cli, ["db", "-d", str(migrations), "upgrade"], env={"SETTINGS": str(conf)})
+    assert upgraded.exit_code == 0, upgraded.output
+    return conf
+
+
+def _pending_lint(migrations, conf):
+    """db lint of the pending migrations, as db status and newmigration see them."""
+    result = CliRunner().invoke(cli, ["db", "-d", str(migrations), "lint"], env={"SETTINGS": str(conf)})
+    assert "1 migration(s) checked" in result.stdout, result.output
+    return result
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("header, local, utc", TO_UTC, ids=["imported", "imported-in-upgrade", "module-path"])
+def test_timestamp_to_timestamptz_through_the_apps_type_rewrites_on_postgresql(
+        tmp_path, database_url, migrations_copy, monkeypatch, header, local, utc):
+    conf = _on_server(tmp_path, database_url, migrations_copy, monkeypatch)
+    column = "SELECT data_type FROM information_schema.columns WHERE table_name = 'event' AND column_name = 'at'"
+    for n, (old, new, becomes) in enumerate([("sa.DateTime()", utc, "timestamp with time zone"),
+                                             (utc, "sa.DateTime()", "timestamp without time zone")]):
+        add_migration(migrations_copy, f"p000001{n}", _alter(header, local, old, new))
+        result = _pending_lint(migrations_copy, conf)
+        assert result.exit_code == 1 and _rules(result.stdout) == ["pg-type-rewrite"], result.stdout
+        upgraded = CliRunner().invoke(cli, ["db", "-d", str(migrations_copy), "upgrade"],
+                                      env={"SETTINGS": str(conf)})
+        assert upgraded.exit_code == 0, upgraded.output
+        # the type did change, as lint read it (PostgreSQL skips the rewrite only in a UTC session)
+        assert query(database_url, column) == [(becomes,)]
+
+
+@pytest.mark.parametrize("backend", ["mysql"], indirect=True)
+@pytest.mark.parametrize("header, local, utc", TO_UTC, ids=["imported", "imported-in-upgrade", "module-path"])
+def test_datetime_to_the_same_datetime_through_the_apps_type_is_no_copy_on_mariadb(
+        tmp_path, database_url, migrations_copy, monkeypatch, header, local, utc):
+    conf = _on_server(tmp_path, database_url, migrations_copy, monkeypatch)
+    name = make_url(database_url).database
+    table_id = f"SELECT table_id FROM information_schema.innodb_sys_tables WHERE name = '{name}/event'"
+    before = query(database_url, table_id)
+    assert before
+    for n, (old, new) in enumerate([("sa.DateTime()", utc), (utc, "sa.DateTime()")]):
+        add_migration(migrations_copy, f"p000001{n}", _alter(header, local, old, new))
+        result = _pending_lint(migrations_copy, conf)
+        assert result.exit_code == 0 and _rules(result.stdout) == [], result.stdout
+        upgraded = CliRunner().invoke(cli, ["db", "-d", str(migrations_copy), "upgrade"],
+                                      env={"SETTINGS": str(conf)})
+        assert upgraded.exit_code == 0, upgraded.output
+        assert query(database_url, table_id) == before  # the same table: not copied, as lint said
+    add_migration(migrations_copy, "p0000012", _alter(header, local, utc, "sa.BigInteger()"))
+    assert _rules(_pending_lint(migrations_copy, conf).stdout) == ["mysql-copy-alter"]
+    upgraded = CliRunner().invoke(cli, ["db", "-d", str(migrations_copy), "upgrade"], env={"SETTINGS": str(conf)})
+    assert upgraded.exit_code == 0, upgraded.output
+    assert query(database_url, table_id) != before  # a real type change copies the table
+
+
+@pytest.mark.parametrize("backend", ["mysql"], indirect=True)
+@pytest.mark.parametrize("statement", [
+    'batch_op.execute(groups.update().where(groups.c.id > 0).values(active=1))',
+    'op.execute(sa.update(groups).where(groups.c.id > 0).values(active=1))',
+    'op.execute(sa.delete(groups).where(groups.c.id < 0))',
+    'op.execute(groups.delete().where(groups.c.id < 0))',
+])
+def test_a_built_data_change_beside_schema_ops_on_mariadb(tmp_path, database_url, migrations_copy,
+                                                           monkeypatch, statement):
+    conf = _on_server(tmp_path, database_url, migrations_copy, monkeypatch)
+    body = ('groups = sa.table("event", sa.column("id"), sa.column("active"))\n'
+            '    with op.batch_alter_table("event") as batch_op:\n'
+            '        batch_op.add_column(sa.Column("active", sa.Integer()))\n'
+            f'        {statement}\n')
+    first = add_migration(migrations_copy, "q0000001", f"def upgrade():\n    {body}\n\ndef downgrade():\n"
+                  '    op.drop_column("event", "active")\n')
+    result = _pending_lint(migrations_copy, conf)
+    assert result.exit_code == 1 and _rules(result.stdout) == ["mysql-data-with-schema"], result.stdout
+    alone = body.replace("batch_op.add_column", "# batch_op.add_column")  # the data change alone
+    first.unlink()
+    add_migration(migrations_copy, "q0000002", f"def upgrade():\n    {alone}\n\ndef downgrade():\n"
+                  '    op.execute("SELECT 1")\n', down="p0000001")
+    result = _pending_lint(migrations_copy, conf)
+    assert result.exit_code == 0 and _rules(result.stdout) == [], result.stdout

@@ -163,3 +163,47 @@ def test_table_rename_renames_its_constraints_and_indexes(project, database_url)
         schema, data, _ = snapshot(database_url)
         assert "memo" not in schema and [r["body"] for r in data["note"].values()] == ["keep me"]
         assert _names(schema, "note") == old
+
+
+
+def _rename_questions(database_url, added_nullable):
+    """{nullable or not: the questions rename detection asks} when a nullable column, and a
+    table holding it, are dropped and one of the same type, of that nullability, is added: on a
+    real backend, the dropped ones reflected from it as autogenerate has them."""
+    from alembic.operations import ops
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine
+    from sqlalchemy.pool import NullPool
+
+    from myapp.migrate_tools import renames
+
+    engine = create_engine(database_url, poolclass=NullPool)
+    asked = {}
+    try:
+        with engine.begin() as connection:
+            Table("gadget", MetaData(), Column("id", Integer, primary_key=True),
+                  Column("old_ip", String(45), nullable=True)).create(connection)
+            reflected = Table("gadget", MetaData(), autoload_with=connection)
+            impl = MigrationContext.configure(connection).impl
+            for nullable in added_nullable:
+                added = Column("new_ip", String(45), nullable=nullable)
+                new_table = Table("widget", MetaData(), Column("id", Integer, primary_key=True),
+                                  Column("old_ip", String(45), nullable=nullable))
+                script = ops.MigrationScript("r1", ops.UpgradeOps([
+                    ops.ModifyTableOps("gadget", [
+                        ops.DropColumnOp.from_column_and_tablename(None, "gadget", reflected.c.old_ip),
+                        ops.AddColumnOp.from_column_and_tablename(None, "gadget", added)]),
+                    ops.DropTableOp.from_table(reflected), ops.CreateTableOp.from_table(new_table)]),
+                    ops.DowngradeOps([]))
+                asked[nullable] = []
+                renames.detect(script, impl, lambda old, new: asked[nullable].append((old, new)) and False)
+    finally:
+        engine.dispose()
+    return asked
+
+
+def test_a_nullable_column_and_a_not_null_one_are_no_rename(database_url):
+    # Same type, other nullability: not the same column, so no question (a yes would put the
+    # old NULLs in a NOT NULL column, and the rename fail). The same nullability is asked.
+    assert _rename_questions(database_url, [False, True]) == {
+        False: [], True: [("gadget.old_ip", "gadget.new_ip"), ("gadget", "widget")]}

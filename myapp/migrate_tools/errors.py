@@ -8,7 +8,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from .masking import masked
-from .plan import batch_table
+from .opcalls import batch_table
 
 # How much of the failing statement the error line shows.
 STATEMENT_LIMIT = 80
@@ -110,7 +110,7 @@ def _statement(path, frame):
         text = frame.line or ""
     elif isinstance(node, ast.With) and batch_table(node):
         # A batch runs its operations on leaving the block, so the frame is at `with`: name
-        # them as plan.operation_calls does, "user: batch_op.drop_column('x')".
+        # them as opcalls does, "user: batch_op.drop_column('x')".
         text = f"{batch_table(node)}: " + "; ".join(ast.unparse(s) for s in node.body)
     else:
         text = ast.unparse(node).splitlines()[0].rstrip(":")  # a block: its header

@@ -5,7 +5,7 @@ import socket
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, inspect, select
 
-from . import plan
+from . import opcalls
 from .checksum import file_checksum
 from .errors import first_line
 
@@ -158,7 +158,7 @@ def _interrupted_message(row, script_directory):
     path = script.path if script else row["revision"]
     how = "failed" if row["status"] == "failed" else "did not finish (the process died)"
     revision, direction = row["revision"], row["direction"]
-    steps = "; ".join(plan.operation_calls(script, direction)) if script else ""
+    steps = "; ".join(c.text for c in opcalls.in_file(script.path, direction)) if script else ""
     return (f"the {direction} of {revision} ({path}) {how} on {row['started_at']:%Y-%m-%d %H:%M}"
             f" and MySQL/MariaDB cannot roll DDL back, so some of its statements may be applied"
             + (f" (it runs: {steps})" if steps else "") + "."

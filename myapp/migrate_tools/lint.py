@@ -13,6 +13,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from . import opcalls
+from .typereader import TypeReader, plain, same_ddl
+
 ANY, PG, MY, SQLITE = None, "postgresql", "mysql", "sqlite"
 
 # rule id: (backend it concerns, why it is dangerous, the safe pattern)
@@ -31,7 +34,8 @@ RULES = {
     "not-null-without-default": (ANY, "existing rows have no value for it: the ALTER fails or "
                                  "rewrites the table", "safe.add_not_null_column(...), or give it a "
                                  "server_default"),
-    "empty-downgrade": (ANY, "the migration cannot be reverted", "write downgrade() to undo upgrade()"),
+    "empty-downgrade": (ANY, "the migration cannot be reverted (its upgrade does something)",
+                        "write downgrade() to undo upgrade()"),
     "pg-index-not-concurrent": (PG, "CREATE INDEX locks writes to the table for the whole build",
                                 "safe.create_index(...) (CONCURRENTLY, outside the transaction)"),
     "pg-drop-index-not-concurrent": (PG, "DROP INDEX takes an exclusive lock on the table: every query "
@@ -78,6 +82,11 @@ RULES = {
                          "it commits (PostgreSQL, MariaDB): writers to the table wait for the whole update",
                          "safe.backfill(table, values, where=...): batches by primary key, a short "
                          "transaction each, resumable; acknowledge it for a small table"),
+    "cannot-judge": (ANY, "lint cannot read this column type (a name only known when the migration "
+                     "runs, or no existing_type=), so it cannot tell whether the change narrows the "
+                     "column or rewrites or copies the table", "check the change by hand; give "
+                     "existing_type= and import the types used, as autogenerate writes them, so lint "
+                     "can judge it"),
     "mysql-data-with-schema": (MY, "MySQL commits each DDL statement at once: if the data change "
                                "fails, the schema change stays half-done", "put data changes in "
                                "a migration of their own"),
@@ -103,6 +112,8 @@ NAMED_OPS = {"create_index", "drop_index", "create_foreign_key", "create_unique_
              "create_check_constraint", "create_primary_key", "drop_constraint"}
 # What a migration reads the backend's name from: `op.get_bind().dialect.name` and the like.
 BIND_SOURCES = {"op.get_bind", "op.get_context", "context.get_context"}
+# Rules that only ask for a look: they are shown, and do not fail db lint.
+NOTES = {"cannot-judge"}
 SCHEMA_OPS = {"create_table", "drop_table", "add_column", "drop_column", "alter_column",
               "create_index", "drop_index", "create_foreign_key", "create_unique_constraint",
               "create_check_constraint", "drop_constraint", "rename_table"}
@@ -116,22 +127,16 @@ class Finding:
     operation: str
     acknowledged: bool
 
+    @property
+    def note(self):
+        """A note asks for a look by hand; it does not fail db lint."""
+        return self.rule in NOTES
+
     def lines(self):
         _, why, fix = RULES[self.rule]
-        note = "  (acknowledged)" if self.acknowledged else ""
+        note = "  (acknowledged)" if self.acknowledged else "  (note)" if self.note else ""
         return [f"{self.rule}  {self.path}:{self.line}  {self.operation}{note}",
                 f"    why: {why}", f"    instead: {fix}"]
-
-
-@dataclass
-class Call:
-    name: str
-    table: str | None
-    node: ast.Call
-    text: str
-
-    def keyword(self, name):
-        return _keyword(self.node, name)
 
 
 def lint_script(script, backend, mapped_columns):
@@ -141,7 +146,6 @@ def lint_script(script, backend, mapped_columns):
     source = Path(script.path).read_text(encoding="utf-8")
     tree = ast.parse(source)
     acknowledged = _acknowledged(source)
-    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
     family = _family(backend)
     findings = []
 
@@ -149,26 +153,40 @@ def lint_script(script, backend, mapped_columns):
         if RULES[rule][0] in (ANY, family):
             findings.append(Finding(rule, script.path, node.lineno, text, rule in acknowledged))
 
-    downgrade = functions.get("downgrade")
-    if downgrade is None or all(isinstance(s, ast.Pass) or _is_docstring(s) for s in downgrade.body):
+    upgrade, downgrade = opcalls.function(tree, "upgrade"), opcalls.function(tree, "downgrade")
+    if _empty(downgrade) and not _empty(upgrade):  # a migration that does nothing undoes nothing
         flag("empty-downgrade", downgrade or tree, "def downgrade()" if downgrade else "no downgrade()")
-    upgrade = functions.get("upgrade")
     unreachable = _unreachable(upgrade, family) if upgrade else set()
-    calls = [c for c in _calls(upgrade) if id(c.node) not in unreachable] if upgrade else []
+    calls = [c for c in opcalls.calls_in(upgrade) if id(c.node) not in unreachable] if upgrade else []
     created = {_string(c.node.args[0]) for c in calls if c.name == "create_table" and c.node.args}
+    types = TypeReader(script, upgrade)
     for call in calls:
         _check(call, created, mapped_columns, flag)
-    _check_text_keys(calls, flag)
+        if call.name == "alter_column":
+            _check_alter(call, types, family, flag)
+    _check_text_keys(calls, types, flag)
     for call in (c for c in calls if c.name == "execute"):
         sql = SQL_LITERALS.sub(" ", _sql(call) or "")
         if any(p.search(sql) and family not in runs_on for p, runs_on in DIALECT_SQL):
             flag("foreign-dialect-sql", call.node, call.text)
     if upgrade:
         _check_unbatched_updates(upgrade, unreachable, created, flag)
-    data = [c for c in calls if c.name == "execute" and DATA_CHANGE.match(_sql(c) or "")]
+    data = [c for c in calls if c.name == "execute" and _changes_data(c)]
     if data and any(c.name in SCHEMA_OPS for c in calls):
         flag("mysql-data-with-schema", data[0].node, data[0].text)
     return findings
+
+
+def _empty(function):
+    """A function that is missing, or holds only `pass` and a docstring."""
+    return function is None or all(isinstance(s, ast.Pass) or _is_docstring(s) for s in function.body)
+
+
+def _changes_data(call):
+    """An execute() of UPDATE or DELETE: SQL text, or built (sa.update(t)..., t.delete()...)."""
+    if DATA_CHANGE.match(_sql(call) or ""):
+        return True
+    return bool(call.node.args) and _built_statement(call.node.args[0])[0] in ("update", "delete")
 
 
 def _check(call, created, mapped_columns, flag):
@@ -197,8 +215,6 @@ def _check(call, created, mapped_columns, flag):
             flag("not-null-without-default", node, text)
         if default is not None and VOLATILE.search(ast.unparse(default)):
             flag("pg-volatile-default", node, text)
-    elif name == "alter_column":
-        _check_alter(call, text, flag)
     elif name in ("create_index", "drop_index") and existing and \
             not _true(call.keyword("postgresql_concurrently")):
         flag("pg-index-not-concurrent" if name == "create_index" else "pg-drop-index-not-concurrent",
@@ -237,13 +253,8 @@ def _check_unbatched_updates(function, unreachable, created, flag):
                     break
             continue
         # a chain of calls: sa.update(t).values(...), t.update().values(...), with no .where()
-        names, link = [], statement
-        while isinstance(link, ast.Call) and isinstance(link.func, (ast.Attribute, ast.Name)):
-            names.append(getattr(link.func, "attr", getattr(link.func, "id", None)))
-            if names[-1] == "update":
-                break
-            link = link.func.value if isinstance(link.func, ast.Attribute) else None
-        if names[-1:] != ["update"] or {"where", "filter"} & set(names):
+        verb, names, link = _built_statement(statement)
+        if verb != "update" or {"where", "filter"} & set(names):
             continue
         module = isinstance(link.func, ast.Name) or getattr(link.func.value, "id", None) in ("sa", "sqlalchemy")
         table = (link.args[0] if link.args else None) if module else link.func.value
@@ -253,7 +264,20 @@ def _check_unbatched_updates(function, unreachable, created, flag):
             flag("unbatched-update", node, ast.unparse(node))
 
 
-def _check_text_keys(calls, flag):
+def _built_statement(statement):
+    """What a chain of calls builds: ("update", the names called from the outside in, the
+    update() call) for sa.update(t).values(...) or t.update().values(...); likewise "delete"
+    and "insert"; (None, names, None) for anything else."""
+    names, link = [], statement
+    while isinstance(link, ast.Call) and isinstance(link.func, (ast.Attribute, ast.Name)):
+        names.append(getattr(link.func, "attr", getattr(link.func, "id", None)))
+        if names[-1] in ("update", "delete", "insert"):
+            return names[-1], names, link
+        link = link.func.value if isinstance(link.func, ast.Attribute) else None
+    return None, names, None
+
+
+def _check_text_keys(calls, types, flag):
     """Unique or indexed TEXT/BLOB columns: in their definition, or keyed later in the file."""
     text_columns = set()
     for call in calls:
@@ -261,12 +285,12 @@ def _check_text_keys(calls, flag):
         if call.name in ("create_table", "add_column"):
             for column in (a for a in call.node.args if _is_column(a)):
                 name = _string(column.args[0]) if column.args else None
-                if not _is_text(_type(column.args[1] if len(column.args) > 1 else None)):
+                if not _is_text(types.read(column.args[1] if len(column.args) > 1 else None)):
                     continue
                 text_columns.add((table, name))
                 if _true(_keyword(column, "unique")) or _true(_keyword(column, "index")):
                     flag("mysql-text-key", call.node, call.text)
-        elif call.name == "alter_column" and _is_text(_type(call.keyword("type_"))):
+        elif call.name == "alter_column" and _is_text(types.read(call.keyword("type_"))):
             text_columns.add((table, _string(call.node.args[-1]) if call.node.args else None))
         if call.name in ("create_index", "create_unique_constraint") and \
                 call.keyword("mysql_length") is None:
@@ -298,23 +322,27 @@ def _sql(call):
 
 
 def _is_text(type_):
-    return isinstance(type_, (sa.Text, sa.LargeBinary))
+    return isinstance(plain(type_), (sa.Text, sa.LargeBinary))
 
 
-def _check_alter(call, text, flag):
-    node = call.node
+def _check_alter(call, types, family, flag):
+    node, text = call.node, call.text
     if call.keyword("new_column_name") is not None:
         flag("breaks-running-release", node, text)
     if _keyword_value(node, "nullable", None) is False:
         flag("pg-set-not-null", node, text)
-    old, new = _type(call.keyword("existing_type")), _type(call.keyword("type_"))
-    if new is None:
+    if call.keyword("type_") is None:
         return
-    if old is not None and _narrows(old, new):
+    old, new = types.read(call.keyword("existing_type")), types.read(call.keyword("type_"))
+    if old is None or new is None:  # say so, rather than guess either way
+        flag("cannot-judge", node, text)
+        return
+    if _narrows(plain(old), plain(new)):
         flag("narrowing-type", node, text)
-    if isinstance(old, sa.Enum) and isinstance(new, sa.Enum) and not set(old.enums) <= set(new.enums):
+    if isinstance(plain(old), sa.Enum) and isinstance(plain(new), sa.Enum) and \
+            not set(plain(old).enums) <= set(plain(new).enums):
         flag("enum-values-removed", node, text)
-    if not _widens_text(old, new):
+    if family in (PG, MY) and not same_ddl(old, new, family) and not _widens_text(plain(old), plain(new)):
         flag("pg-type-rewrite", node, text)
         flag("mysql-copy-alter", node, text)
 
@@ -341,27 +369,6 @@ def _widens_text(old, new):
     plain = (sa.String, sa.VARCHAR, sa.Unicode)
     return (type(old) in plain and type(new) in plain
             and (new.length or 10**9) >= (old.length or 10**9))
-
-
-def _calls(function):
-    """op.* calls, and batch_op.* calls with their batch table, in source order."""
-    batches = {}
-    for node in ast.walk(function):
-        if isinstance(node, ast.With):
-            for item in node.items:
-                call = item.context_expr
-                if isinstance(call, ast.Call) and getattr(call.func, "attr", None) == "batch_alter_table":
-                    for inner in ast.walk(node):
-                        batches.setdefault(id(inner), _string(call.args[0]) if call.args else None)
-    found = []
-    for node in ast.walk(function):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and isinstance(node.func.value, ast.Name) and node.func.value.id in ("op", "batch_op")
-                and node.func.attr not in ("batch_alter_table", "f")):
-            table = batches.get(id(node)) if node.func.value.id == "batch_op" else None
-            text = ast.unparse(node)
-            found.append(Call(node.func.attr, table, node, f"{table}: {text}" if table else text))
-    return sorted(found, key=lambda c: (c.node.lineno, c.node.col_offset))
 
 
 def _table(call):
@@ -467,20 +474,6 @@ def _acknowledged(source):
     comments = " ".join(t.string for t in tokenize.generate_tokens(io.StringIO(source).readline)
                         if t.type == tokenize.COMMENT)
     return {rule for rule in RULES if re.search(rf"(?<![\w-]){re.escape(rule)}(?![\w-])", comments)}
-
-
-def _type(node):
-    """The SQLAlchemy type a type expression in a migration stands for (None if unreadable)."""
-    if node is None:
-        return None
-    from sqlalchemy.dialects import mysql, postgresql, sqlite  # only when a type must be read
-
-    names = {"sa": sa, "sqlalchemy": sa, "postgresql": postgresql, "mysql": mysql, "sqlite": sqlite}
-    try:
-        value = eval(compile(ast.Expression(node), "<type>", "eval"), {"__builtins__": {}}, names)
-    except Exception:
-        return None
-    return value() if isinstance(value, type) else value
 
 
 def _keyword(call, name):
