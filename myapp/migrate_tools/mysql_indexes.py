@@ -11,6 +11,8 @@ from alembic.ddl.mysql import MariaDBImpl, MySQLImpl
 from sqlalchemy import Column, ForeignKeyConstraint, Index, MetaData, Table, UniqueConstraint, inspect
 from sqlalchemy.types import NullType
 
+from .portable import cut
+
 
 class _ForeignKeyIndexes:
     def create_index(self, index, **kw):
@@ -26,11 +28,11 @@ class _ForeignKeyIndexes:
         """After `index` (or a unique constraint) is made, the own index of each key it serves
         goes, as create_all would not have it."""
         for key in self._keys_on(index):
-            if key["name"] != index.name and key["name"] in self._indexes(index.table.name):
+            if key["name"] != self._name(index) and key["name"] in self._indexes(index.table.name):
                 super().drop_index(Index(key["name"], _table=index.table))
 
     def drop_index(self, index, **kw):
-        self._keep_key_indexes(index.table, index.name)
+        self._keep_key_indexes(index.table, self._name(index))
         super().drop_index(index, **kw)
 
     def _keep_key_indexes(self, table, name):
@@ -51,16 +53,21 @@ class _ForeignKeyIndexes:
 
     def drop_constraint(self, const, **kw):
         if isinstance(const, UniqueConstraint) and const.name:
-            self._keep_key_indexes(const.table, const.name)
+            self._keep_key_indexes(const.table, self._name(const))
         super().drop_constraint(const, **kw)
         # A dropped foreign key leaves its own index behind; create_all would not have it.
         if isinstance(const, ForeignKeyConstraint) and not self.as_sql and const.name:
-            table = const.table.name
+            table, name = const.table.name, self._name(const)
             columns = self._indexes(table)
-            needed = any(columns.get(const.name, [None])[:len(k["constrained_columns"])]
+            needed = any(columns.get(name, [None])[:len(k["constrained_columns"])]
                          == k["constrained_columns"] for k in self._keys(table))
-            if const.name in columns and not needed:
-                super().drop_index(Index(const.name, _table=const.table))
+            if name in columns and not needed:
+                super().drop_index(Index(name, _table=const.table))
+
+    def _name(self, item):
+        """The name of an index or constraint as the database has it (a convention name too
+        long for MariaDB is cut, as SQLAlchemy cuts it in the DDL)."""
+        return cut(item.name, self.dialect)
 
     def _keys_on(self, index):
         if self.as_sql:
