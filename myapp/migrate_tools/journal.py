@@ -70,9 +70,11 @@ def record(connection, revision, direction, status, started_at=None, checksum=No
     return result.inserted_primary_key[0]
 
 
-def finish(connection, row_id, status, error=None):
-    """Close a 'running' row (MySQL/MariaDB, where it was committed before the migration ran)."""
-    started = connection.execute(select(journal.c.started_at).where(journal.c.id == row_id)).scalar()
+def finish(connection, row_id, status, started_at, error=None):
+    """Close a 'running' row (MySQL/MariaDB, where it was committed before the migration ran)
+    that started at `started_at` (given: the migration's own transaction may not see the row,
+    committed after its snapshot, though its UPDATE finds it)."""
+    started = started_at
     finished = now()
     connection.execute(journal.update().where(journal.c.id == row_id).values(
         status=status, finished_at=finished, error=_short(error),

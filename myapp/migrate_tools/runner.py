@@ -46,8 +46,11 @@ def run_migrations(context, url, target_metadata, configure_args, lock_timeout=5
         return
     echo = config.attributes.get("echo", click.echo)
     timer = MigrationTimer(echo)
-    migrating = context.context_opts.get("destination_rev") is not None  # upgrade, downgrade, stamp
-    checking = "revision_context" in context.context_opts  # check, autogenerate
+    # Configured once without a connection to learn what the command does (nothing is read).
+    context.configure(url=url, **options)
+    opts = context.get_context().opts
+    migrating = opts.get("destination_rev") is not None  # upgrade, downgrade, stamp
+    checking = "revision_context" in opts  # check, autogenerate
     # Only a run that migrates takes SQLite's write lock (BEGIN IMMEDIATE): `db check` reads.
     engine = migration_engine(url, lock_timeout=lock_timeout, writes=migrating)
     if run.dry_run and is_mysql(engine.dialect):
@@ -61,7 +64,8 @@ def run_migrations(context, url, target_metadata, configure_args, lock_timeout=5
         with lock, engine.connect() as connection:
             journaled = JournaledRun(engine, connection, before_run=run.before_run, on_start=timer.start)
             if migrating and not run.dry_run:
-                options["fn"] = journaled.fn(context.context_opts["fn"])
+                # Alembic's `fn` yields the steps the command runs: planned and journaled there.
+                options["fn"] = journaled.fn(opts["fn"])
             context.configure(connection=connection, transaction_per_migration=not run.dry_run,
                               transactional_ddl=not is_mysql(connection.dialect),
                               on_version_apply=[journaled.on_version_apply, timer,

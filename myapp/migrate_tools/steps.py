@@ -83,7 +83,7 @@ class JournaledRun:
         if running is None or step.is_stamp:
             return
         if running.row is not None:
-            journal.finish(self.connection, running.row, "ok")
+            journal.finish(self.connection, running.row, "ok", running.started)
         else:
             journal.record(self.connection, running.script.revision, running.direction, "ok",
                            running.started, running.checksum)
@@ -103,7 +103,7 @@ class JournaledRun:
         with contextlib.suppress(Exception):
             if running.row is not None:
                 with self.engine.connect() as side:
-                    journal.finish(side, running.row, status, error)
+                    journal.finish(side, running.row, status, running.started, error)
                     side.commit()
             else:
                 journal.record(self.connection, running.script.revision, running.direction, status,
