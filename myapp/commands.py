@@ -399,8 +399,7 @@ def db_status():
         stuck = journal.interrupted(connection) if journal.exists(connection) else []
     click.echo(f"current: {', '.join(current) or 'none (empty database)'}")
     if stuck:
-        click.echo(f"blocked: the next upgrade is refused until the interrupted {stuck[-1]['direction']}"
-                   f" of {stuck[-1]['revision']} is repaired: "
+        click.echo("blocked: the next upgrade is refused: "
                    + journal.interrupted_message(stuck[-1], directory, _run_options().repair_command))
     click.echo(f"head:    {', '.join(directory.get_heads())}")
     if pending:

@@ -223,3 +223,63 @@ def test_mariadb_killed_before_its_version_update_is_refused_next_time(request, 
         assert status.returncode == 1 and "blocked: the next upgrade is refused" in status.stdout
     finally:
         cleanup()
+
+
+@pytest.mark.example_domain
+def test_mariadb_lock_wait_timeout_on_the_first_statement_applies_nothing_and_blocks_nothing(
+        request, tmp_path, migrations_copy):
+    """Point 6: a migration that timed out waiting for its first statement's lock applied
+    nothing: journaled rolled back, and the next upgrade runs without `db repair`."""
+    from .conftest import new_database, use_backend
+
+    use_backend(request, "mysql")
+    url, cleanup = new_database("mysql", tmp_path)
+    try:
+        conf = write_conf(tmp_path / "dev.conf", url, extra="MIGRATION_LOCK_TIMEOUT = 1\n")
+        assert manage("db", "-d", str(migrations_copy), "reset", settings=conf).returncode == 0
+        add_migration(migrations_copy, "nick0001", ADD_NICKNAME)
+        engine = create_engine(url, poolclass=NullPool)
+        with engine.connect() as app_connection:  # the app, mid-transaction on "user"
+            app_connection.exec_driver_sql("SELECT * FROM user")
+            timed_out = upgrade(migrations_copy, conf)
+            app_connection.rollback()
+        engine.dispose()
+        assert timed_out.returncode == 1 and "lock" in timed_out.stderr.lower(), timed_out.stderr
+        assert [r for r in journal_rows(url) if r[0] == "nick0001"] == [("nick0001", "upgrade", "rolled_back")]
+        again = upgrade(migrations_copy, conf)
+        assert again.returncode == 0, again.stderr
+        assert version(url) == [("nick0001",)]
+    finally:
+        cleanup()
+
+
+MANY_STATEMENTS = "def upgrade():\n" + "".join(
+    f"    op.execute(\"INSERT INTO role (name, description) VALUES ('r{i}', '{'x' * 60}')\")\n"
+    for i in range(60)) + "\n\ndef downgrade():\n    op.execute(\"DELETE FROM role WHERE name LIKE 'r%'\")\n"
+
+
+def test_status_and_upgrade_say_an_interrupted_migration_blocks_the_next_upgrade(
+        tmp_path, database_url, migrations_copy):
+    """An interrupted migration (a 'running' row, as a killed MariaDB run leaves): `db status`
+    says it blocks the next upgrade; the message is short and its repair hint runs as printed."""
+    conf = write_conf(tmp_path / "prod.conf", database_url)
+    assert upgrade(migrations_copy, conf).returncode == 0
+    add_migration(migrations_copy, "many0001", MANY_STATEMENTS)
+    query(database_url, "INSERT INTO migration_journal (revision, direction, status, started_at, who)"
+                        " VALUES ('many0001', 'upgrade', 'running', '2024-01-02 03:04:05', 'x@y')",
+          autocommit=True)
+    status = manage("db", "-d", str(migrations_copy), "status", settings=conf)
+    assert status.returncode == 1
+    (blocked,) = [line for line in status.stdout.splitlines() if line.startswith("blocked:")]
+    refused = upgrade(migrations_copy, conf)
+    assert refused.returncode == 1
+    (error,) = [line for line in refused.stderr.splitlines() if line.startswith("Error:")]
+    hint = f"SETTINGS={conf} bin/manage.py db repair many0001"
+    for message in (blocked, error):
+        assert "many0001" in message and "did not finish" in message and message.endswith(hint)
+        assert "and 55 more" in message and len(message) < 1200, len(message)
+    # The hint, run as printed (from the project folder, as bin/manage.py is written).
+    repaired = subprocess.run(hint.replace("bin/manage.py", f"{sys.executable} bin/manage.py"),
+                              shell=True, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert repaired.returncode == 0 and "marked many0001 as resolved" in repaired.stdout, repaired.stderr
+    assert upgrade(migrations_copy, conf).returncode == 0

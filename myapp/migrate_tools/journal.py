@@ -7,7 +7,7 @@ from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text,
 
 from . import plan
 from .checksum import file_checksum
-from .errors import first_line
+from .errors import first_line, shortened
 
 TABLE = "migration_journal"
 metadata = MetaData()
@@ -168,7 +168,7 @@ def interrupted_message(row, script_directory, repair_command="bin/manage.py db 
     how = f"failed ({row['error'][:200]})" if row["status"] == "failed" and row["error"] else \
         "failed" if row["status"] == "failed" else "did not finish (the process died)"
     calls = plan.operation_calls(script, direction) if script else []
-    steps = "; ".join(calls[:CALLS_SHOWN]) + \
+    steps = "; ".join(shortened(call) for call in calls[:CALLS_SHOWN]) + \
         (f"; and {len(calls) - CALLS_SHOWN} more" if len(calls) > CALLS_SHOWN else "")
     return (f"the {direction} of {revision} ({path}) {how} on {row['started_at']:%Y-%m-%d %H:%M}"
             f" and MySQL/MariaDB cannot roll DDL back, so some of its statements may be applied"
