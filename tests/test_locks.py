@@ -173,13 +173,13 @@ def test_a_lock_file_that_cannot_be_created_is_one_line(tmp_path, migrations_cop
     (folder / "test.db.migrate-lock").mkdir()  # as unwritable as a read-only folder, also for root
     conf = write_conf(tmp_path / "dev.conf", f"sqlite:///{folder / 'test.db'}")
     assert_one_line_error(upgrade(migrations_copy, conf),
-                          f"cannot create the migration lock file {folder / 'test.db.migrate-lock'}",
-                          f"make {folder} writable")
+                          f"cannot open the SQLite file {folder / 'test.db'}", "folder exist and is it writable",
+                          f"the migration lock file {folder / 'test.db.migrate-lock'} cannot be created")
     if os.getuid() != 0:  # a really read-only folder (root writes anyway)
         os.rmdir(folder / "test.db.migrate-lock")
         folder.chmod(0o555)
         try:
-            assert_one_line_error(upgrade(migrations_copy, conf), "cannot create the migration lock file")
+            assert_one_line_error(upgrade(migrations_copy, conf), "migration lock file", "cannot be created")
         finally:
             folder.chmod(0o755)
 

@@ -101,9 +101,10 @@ def _lock_file(path, wait_timeout, on_wait):
     try:
         handle = open(path, "a")
     except OSError as e:
-        raise LockError(f"cannot create the migration lock file {path.absolute()} ({e.strerror}):"
-                        f" make {path.absolute().parent} writable for this user, or put the SQLite"
-                        " database in a folder that is; nothing was changed") from None
+        database = path.absolute().with_name(path.name.removesuffix(".migrate-lock"))
+        raise LockError(f"cannot open the SQLite file {database}: does its folder exist and is it"
+                        f" writable? (the migration lock file {path.absolute()} cannot be created:"
+                        f" {e.strerror}); nothing was changed") from None
     with handle:
         def try_lock():
             try:
