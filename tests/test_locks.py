@@ -12,7 +12,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
 from .conftest import ROOT, add_migration, manage, query, snapshot, write_conf
-from .test_safety import GOOD, hold_migration_lock, journal_rows, upgrade, version
+from .test_safety import hold_migration_lock, journal_rows, upgrade, upgrade_beside_a_reader_of_user, version
 
 # Waits until the test creates the file named by MIGRATION_GO (a run holding the lock).
 GATED = '''def upgrade():
@@ -238,12 +238,7 @@ def test_mariadb_lock_wait_timeout_on_the_first_statement_applies_nothing_and_bl
         conf = write_conf(tmp_path / "dev.conf", url, extra="MIGRATION_LOCK_TIMEOUT = 1\n")
         assert manage("db", "-d", str(migrations_copy), "reset", settings=conf).returncode == 0
         add_migration(migrations_copy, "nick0001", ADD_NICKNAME)
-        engine = create_engine(url, poolclass=NullPool)
-        with engine.connect() as app_connection:  # the app, mid-transaction on "user"
-            app_connection.exec_driver_sql("SELECT * FROM user")
-            timed_out = upgrade(migrations_copy, conf)
-            app_connection.rollback()
-        engine.dispose()
+        timed_out, _ = upgrade_beside_a_reader_of_user(url, migrations_copy, conf)
         assert timed_out.returncode == 1 and "lock" in timed_out.stderr.lower(), timed_out.stderr
         assert [r for r in journal_rows(url) if r[0] == "nick0001"] == [("nick0001", "upgrade", "rolled_back")]
         again = upgrade(migrations_copy, conf)
