@@ -13,7 +13,7 @@ from . import create_app
 from .config import ConfigError, shown
 from .migrate_tools.errors import MigrationFailed, explain, first_line, named
 from .migrate_tools.journal import MigrationRefused
-from .migrate_tools.locks import LockTimeout
+from .migrate_tools.locks import LockError
 from .migrate_tools.scratch import ScratchDatabaseError
 
 CLICK_FLOW = (click.ClickException, click.exceptions.Exit, click.Abort)
@@ -25,7 +25,7 @@ def error_message(exc, app=None):
         return exc.describe(shown(Path(exc.path)))
     if isinstance(exc, DBAPIError) and app is not None:
         return explain(exc, app.config["SQLALCHEMY_DATABASE_URI"])
-    if isinstance(exc, (ConfigError, CommandError, ScratchDatabaseError, MigrationRefused, LockTimeout)):
+    if isinstance(exc, (ConfigError, CommandError, ScratchDatabaseError, MigrationRefused, LockError)):
         return first_line(exc)
     # Anything else is most often a mistake in a file the user edits (a model, a migration):
     # name that file and line.

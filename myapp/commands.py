@@ -17,10 +17,11 @@ from flask_migrate import cli as migrate_cli
 from sqlalchemy.engine import make_url
 
 from .config import shown
-from .extensions import db
+from .extensions import db, migrate
 from .migrate_tools import history, journal, opcalls, plan
 from .migrate_tools.connection import migration_engine
 from .migrate_tools.masking import masked
+from .migrate_tools.options import KEY as RUN_OPTIONS, RunOptions
 
 
 
@@ -57,10 +58,25 @@ def _script_directory():
     return ScriptDirectory.from_config(alembic_config())
 
 
+@migrate.configure
+def _hand_over_run_options(config):
+    """Flask-Migrate's configure hook: what the command wants of the run, for env.py."""
+    # Taken, not read: what one command wants never leaks into the next in the same app context.
+    config.attributes[RUN_OPTIONS] = g.pop("run_options", None) or _run_options()
+    return config
+
+
+def _run_options(**kwargs):
+    """RunOptions for this config: a repair hint that runs as printed, SETTINGS included."""
+    return RunOptions(repair_command=f"SETTINGS={current_app.config['SETTINGS_FILE']}"
+                                     " bin/manage.py db repair", **kwargs)
+
+
 @contextlib.contextmanager
-def _migration_connection():
-    """A connection of the migration toolkit's own to the app's database."""
-    engine = migration_engine(current_app.config["SQLALCHEMY_DATABASE_URI"])
+def _migration_connection(writes=False):
+    """A connection of the migration toolkit's own to the app's database (on SQLite, a reader
+    takes no write lock unless it `writes`)."""
+    engine = migration_engine(current_app.config["SQLALCHEMY_DATABASE_URI"], writes=writes)
     try:
         with engine.connect() as connection:
             yield connection
@@ -86,29 +102,18 @@ def _safeguarded(migrate_command, upgrade):
 
     On a non-disposable config, downgrade lists what it will revert and drop, then asks
     (--yes answers for scripts; without a terminal it refuses), and a SQLite database is
-    backed up before anything runs. `upgrade --dry-run` runs and rolls back (see env.py)."""
+    backed up before anything runs; both under the migration lock, from the steps that run
+    (`_guard`). `upgrade --dry-run` runs and rolls back (see env.py)."""
 
     def callback(yes=False, dry_run=False, **kwargs):
         cfg = current_app.config
-        if dry_run:
-            kwargs["x_arg"] = (*kwargs.get("x_arg", ()), "dry-run=true")
-        if kwargs.get("sql"):  # env.py renders SQLite previews itself, and needs to know which way
-            kwargs["x_arg"] = (*kwargs.get("x_arg", ()), f"direction={'upgrade' if upgrade else 'downgrade'}")
         destination = kwargs.get("revision") or ("head" if upgrade else "-1")
         if not kwargs.get("sql"):
             _check_history(destination)
-        if not (kwargs.get("sql") or dry_run or cfg["ALLOW_DB_RESET"]):
-            scripts = _planned(destination, upgrade)
-            if not upgrade:
-                _confirm_downgrade(scripts, destination, yes)
-            if scripts and cfg["MIGRATION_BACKUPS"]:
-                from .migrate_tools.backup import backup_sqlite
-
-                direction = "upgrade" if upgrade else "downgrade"
-                copy = backup_sqlite(cfg["SQLALCHEMY_DATABASE_URI"], cfg["MIGRATION_BACKUP_DIR"],
-                                     f"before-{direction}")
-                if copy:
-                    click.echo(f"backup: {copy}")  # absolute: it is not beside the code
+        guarded = not (kwargs.get("sql") or dry_run or cfg["ALLOW_DB_RESET"])
+        g.run_options = _run_options(
+            dry_run=dry_run, direction="upgrade" if upgrade else "downgrade",
+            before_run=(lambda scripts: _guard(scripts, destination, upgrade, yes)) if guarded else None)
         return migrate_command.callback(**kwargs)
 
     extra = [click.Option(["--yes"], is_flag=True, help="Revert without asking (for scripts).")] \
@@ -117,6 +122,22 @@ def _safeguarded(migrate_command, upgrade):
             " and roll back (PostgreSQL, SQLite)."))]
     return click.Command(migrate_command.name, callback=callback, help=migrate_command.help,
                          params=[*migrate_command.params, *extra])
+
+
+def _guard(scripts, destination, upgrade, yes):
+    """Under the migration lock, before the first of `scripts` runs: confirm a downgrade,
+    back a SQLite database up."""
+    cfg = current_app.config
+    if not upgrade:
+        _confirm_downgrade(scripts, destination, yes)
+    if scripts and cfg["MIGRATION_BACKUPS"]:
+        from .migrate_tools.backup import backup_sqlite
+
+        direction = "upgrade" if upgrade else "downgrade"
+        copy = backup_sqlite(cfg["SQLALCHEMY_DATABASE_URI"], cfg["MIGRATION_BACKUP_DIR"],
+                             f"before-{direction}")
+        if copy:
+            click.echo(f"backup: {copy}")  # absolute: it is not beside the code
 
 
 def _planned(destination, upgrade):
@@ -252,12 +273,20 @@ def db_help(ctx):
 @with_appcontext
 def db_reset(no_seed):
     """Throw the database away, rebuild it from the migrations, add starter data."""
+    from .migrate_tools.locks import exclusive_run
     from .migrate_tools.reset import empty_database
 
     require_disposable("reset the database")
     _check_history("head")  # before the database is thrown away
-    empty_database(current_app.config["SQLALCHEMY_DATABASE_URI"])
-    alembic_command.upgrade(alembic_config(), "head")
+    cfg = current_app.config
+    url = cfg["SQLALCHEMY_DATABASE_URI"]
+    if make_url(url).get_backend_name() == "sqlite" and make_url(url).database not in (None, "", ":memory:"):
+        Path(make_url(url).database).parent.mkdir(parents=True, exist_ok=True)  # var/ on a fresh project
+    # One lock over the reset and the rebuild: a concurrent upgrade waits for both.
+    with exclusive_run(url, cfg["MIGRATION_WAIT_TIMEOUT"], on_wait=lambda line: click.echo(line, err=True)):
+        empty_database(url)
+        g.run_options = _run_options(lock_held=True)
+        alembic_command.upgrade(alembic_config(), "head")
     if not no_seed:
         _add_starter_data()
 
@@ -333,7 +362,7 @@ def db_journal(limit):
 def db_accept(revision):
     """Accept the edited content of an already applied migration (records its new checksum)."""
     script = _script_directory().get_revision(revision)
-    with _migration_connection() as connection:
+    with _migration_connection(writes=True) as connection:
         journal.ensure(connection)
         journal.accept(connection, script)
     click.echo(f"accepted the current content of {shown(Path(script.path))}")
@@ -344,7 +373,7 @@ def db_accept(revision):
 @with_appcontext
 def db_repair(revision):
     """Mark an interrupted migration as resolved, once you have fixed the database by hand."""
-    with _migration_connection() as connection:
+    with _migration_connection(writes=True) as connection:
         matches = journal.matching_revisions(connection, revision) if journal.exists(connection) else []
         if len(matches) > 1:
             raise click.ClickException(f"{revision!r} is the start of several revisions in the journal"
@@ -401,7 +430,11 @@ def db_status():
         current = plan.current_heads(connection)
         pending = plan.planned(directory, current, "heads", True)
         recent = journal.entries(connection, 5)
+        stuck = journal.interrupted(connection) if journal.exists(connection) else []
     click.echo(f"current: {', '.join(current) or 'none (empty database)'}")
+    if stuck:
+        click.echo("blocked: the next upgrade is refused: "
+                   + journal.interrupted_message(stuck[-1], directory, _run_options().repair_command))
     click.echo(f"head:    {', '.join(directory.get_heads())}")
     if pending:
         click.echo(f"pending: {len(pending)} migration(s)")
@@ -422,7 +455,7 @@ def db_status():
         click.echo("\n".join(lines))
     else:
         click.echo("models: match the migrations")
-    if pending or differences:
+    if pending or differences or stuck:
         raise click.exceptions.Exit(1)
 
 

@@ -274,6 +274,23 @@ def downgrade():
 '''
 
 
+def upgrade_beside_a_reader_of_user(url, migrations, conf):
+    """`db upgrade` while the app is mid-transaction on "user" (holding its table lock):
+    (the result, seconds it took)."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as app_connection:
+            app_connection.exec_driver_sql('SELECT * FROM "user"' if engine.dialect.name == "postgresql"
+                                           else "SELECT * FROM user")
+            started = time.monotonic()
+            result = upgrade(migrations, conf)
+            waited = time.monotonic() - started
+            app_connection.rollback()
+    finally:
+        engine.dispose()
+    return result, waited
+
+
 def test_a_busy_table_makes_the_migration_fail_fast(server, tmp_path, migrations_copy):
     """Lock timeouts on servers: the ALTER gives up instead of queueing the app behind it."""
     from .conftest import new_database
@@ -283,15 +300,7 @@ def test_a_busy_table_makes_the_migration_fail_fast(server, tmp_path, migrations
         conf = write_conf(tmp_path / "busy.conf", url, extra="MIGRATION_LOCK_TIMEOUT = 1\n")
         assert manage("db", "-d", str(migrations_copy), "reset", settings=conf).returncode == 0
         add_migration(migrations_copy, "ffff0001", ALTER_USER)
-        engine = create_engine(url, poolclass=NullPool)
-        with engine.connect() as app_connection:  # the app, mid-transaction on "user"
-            app_connection.exec_driver_sql('SELECT * FROM "user"' if server == "postgresql"
-                                           else "SELECT * FROM user")
-            started = time.monotonic()
-            result = upgrade(migrations_copy, conf)
-            waited = time.monotonic() - started
-            app_connection.rollback()
-        engine.dispose()
+        result, waited = upgrade_beside_a_reader_of_user(url, migrations_copy, conf)
         assert result.returncode == 1 and waited < 30, result.stderr
         assert "lock" in result.stderr.lower()
         schema, _, current = snapshot(url)

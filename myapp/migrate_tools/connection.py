@@ -8,11 +8,12 @@ def is_mysql(dialect):
     return dialect.name in ("mysql", "mariadb")
 
 
-def migration_engine(url, lock_timeout=None):
+def migration_engine(url, lock_timeout=None, writes=True):
     """A fresh engine for one migration run, set up so a failed migration changes nothing.
 
     SQLite: the driver's own transaction handling is off, so DDL runs inside our explicit
-    BEGIN IMMEDIATE ... COMMIT, and foreign keys are off for batch table rebuilds (checked
+    BEGIN IMMEDIATE ... COMMIT (only with `writes`: a reader takes no write lock, so it neither
+    waits for a writer nor blocks one), and foreign keys are off for batch table rebuilds (checked
     with PRAGMA foreign_key_check before each commit). Servers: statements waiting for a
     table lock give up after `lock_timeout` seconds instead of queueing the app behind them.
     """
@@ -35,7 +36,7 @@ def migration_engine(url, lock_timeout=None):
         cursor.close()
         dbapi_connection.commit()
 
-    if name == "sqlite":
+    if name == "sqlite" and writes:
         @event.listens_for(engine, "begin")
         def _begin(connection):
             connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -114,7 +114,12 @@ def _statement(path, frame):
         text = f"{batch_table(node)}: " + "; ".join(ast.unparse(s) for s in node.body)
     else:
         text = ast.unparse(node).splitlines()[0].rstrip(":")  # a block: its header
-    return text if len(text) <= STATEMENT_LIMIT else text[:STATEMENT_LIMIT - 3] + "..."
+    return shortened(text)
+
+
+def shortened(statement):
+    """A statement cut to STATEMENT_LIMIT characters, for one-line messages."""
+    return statement if len(statement) <= STATEMENT_LIMIT else statement[:STATEMENT_LIMIT - 3] + "..."
 
 
 def _innermost_statement(path, line):

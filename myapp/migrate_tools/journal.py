@@ -7,7 +7,7 @@ from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text,
 
 from . import opcalls
 from .checksum import file_checksum
-from .errors import first_line
+from .errors import first_line, shortened
 
 TABLE = "migration_journal"
 metadata = MetaData()
@@ -70,9 +70,11 @@ def record(connection, revision, direction, status, started_at=None, checksum=No
     return result.inserted_primary_key[0]
 
 
-def finish(connection, row_id, status, error=None):
-    """Close a 'running' row (MySQL/MariaDB, where it was committed before the migration ran)."""
-    started = connection.execute(select(journal.c.started_at).where(journal.c.id == row_id)).scalar()
+def finish(connection, row_id, status, started_at, error=None):
+    """Close a 'running' row (MySQL/MariaDB, where it was committed before the migration ran)
+    that started at `started_at` (given: the migration's own transaction may not see the row,
+    committed after its snapshot, though its UPDATE finds it)."""
+    started = started_at
     finished = now()
     connection.execute(journal.update().where(journal.c.id == row_id).values(
         status=status, finished_at=finished, error=_short(error),
@@ -104,7 +106,8 @@ def recorded_checksums(connection):
     return {revision: checksum for revision, checksum in rows}
 
 
-def verify(connection, script_directory, current_heads, record_baseline):
+def verify(connection, script_directory, current_heads, record_baseline,
+           repair_command="bin/manage.py db repair"):
     """Refuse to go on if a migration was interrupted, or an applied file was edited since.
 
     Applied migrations with no recorded checksum (applied before the journal) get a baseline."""
@@ -112,7 +115,7 @@ def verify(connection, script_directory, current_heads, record_baseline):
         return
     stuck = interrupted(connection)
     if stuck:
-        raise MigrationRefused(_interrupted_message(stuck[-1], script_directory))
+        raise MigrationRefused(interrupted_message(stuck[-1], script_directory, repair_command))
     recorded = recorded_checksums(connection)
     for script in script_directory.iterate_revisions(current_heads, "base"):
         checksum = file_checksum(script.path)
@@ -153,17 +156,25 @@ def repair(connection, revision):
     return len(ids)
 
 
-def _interrupted_message(row, script_directory):
+# How many of an interrupted migration's operations its message names.
+CALLS_SHOWN = 5
+
+
+def interrupted_message(row, script_directory, repair_command="bin/manage.py db repair"):
+    """One line on an interrupted migration: what failed, what may be applied, and the fix."""
     script = script_directory.get_revision(row["revision"])
     path = script.path if script else row["revision"]
-    how = "failed" if row["status"] == "failed" else "did not finish (the process died)"
     revision, direction = row["revision"], row["direction"]
-    steps = "; ".join(c.text for c in opcalls.in_file(script.path, direction)) if script else ""
+    how = f"failed ({row['error'][:200]})" if row["status"] == "failed" and row["error"] else \
+        "failed" if row["status"] == "failed" else "did not finish (the process died)"
+    calls = [c.text for c in opcalls.in_file(script.path, direction)] if script else []
+    steps = "; ".join(shortened(call) for call in calls[:CALLS_SHOWN]) + \
+        (f"; and {len(calls) - CALLS_SHOWN} more" if len(calls) > CALLS_SHOWN else "")
     return (f"the {direction} of {revision} ({path}) {how} on {row['started_at']:%Y-%m-%d %H:%M}"
             f" and MySQL/MariaDB cannot roll DDL back, so some of its statements may be applied"
             + (f" (it runs: {steps})" if steps else "") + "."
             f" Compare the schema with that migration's {direction}(), finish or undo it by hand"
-            f" (and `db stamp` the right revision if needed), then run: bin/manage.py db repair {revision}")
+            f" (and `db stamp` the right revision if needed), then run: {repair_command} {revision}")
 
 
 def _short(error):

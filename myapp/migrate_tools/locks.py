@@ -6,80 +6,114 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from .connection import is_mysql
+from .connection import is_mysql, migration_engine
 
 POSTGRES_KEY = 0x6D796170  # pg_advisory_lock key for migration runs ("myap")
 
 
-class LockTimeout(Exception):
-    """Another migration run held the database for longer than we may wait."""
+class LockError(Exception):
+    """The migration lock could not be taken: held for longer than we may wait, or no lock file."""
 
 
 @contextlib.contextmanager
-def exclusive_run(connection, url, wait_timeout):
-    """Hold the database's migration lock for the block; wait at most `wait_timeout` seconds."""
-    name = connection.dialect.name
-    if name == "postgresql":
-        holder = _postgresql(connection, wait_timeout)
-    elif is_mysql(connection.dialect):
-        holder = _mysql(connection, make_url(url).database, wait_timeout)
-    elif name == "sqlite" and make_url(url).database not in (None, "", ":memory:"):
-        holder = _lock_file(Path(make_url(url).database + ".migrate-lock"), wait_timeout)
-    else:
-        holder = contextlib.nullcontext()
-    with holder:
-        yield
+def exclusive_run(url, wait_timeout, on_wait=None):
+    """Hold the database's migration lock for the block, on a connection of its own; wait at
+    most `wait_timeout` seconds, calling `on_wait(message)` once if another run holds it."""
+    target = make_url(url)
+    if target.get_backend_name() == "sqlite":
+        if target.database in (None, "", ":memory:"):
+            yield  # a private database: no other run can reach it
+            return
+        with _lock_file(Path(target.database + ".migrate-lock"), wait_timeout, on_wait):
+            yield
+        return
+    engine = migration_engine(url)
+    try:
+        with engine.connect() as connection:
+            lock = _mysql if is_mysql(engine.dialect) else _postgresql
+            with lock(connection, target.database, wait_timeout, on_wait):
+                yield
+    finally:
+        engine.dispose()
+
+
+def waiting_message(wait_timeout):
+    return (f"waiting for the migration lock: another migration run holds it"
+            f" (giving up after {wait_timeout:g} s, MIGRATION_WAIT_TIMEOUT)")
 
 
 def _timeout(seconds):
-    return LockTimeout(f"another migration run has held the database's migration lock for {seconds:g} s;"
-                       " try again when it has finished (MIGRATION_WAIT_TIMEOUT sets the wait)")
+    return LockError(f"another migration run has held the database's migration lock for {seconds:g} s;"
+                     " try again when it has finished (MIGRATION_WAIT_TIMEOUT sets the wait)")
+
+
+def _wait(try_lock, wait_timeout, on_wait, interval):
+    """Call `try_lock` until it succeeds; LockError after `wait_timeout` seconds."""
+    deadline = time.monotonic() + wait_timeout
+    if try_lock():
+        return
+    if on_wait:
+        on_wait(waiting_message(wait_timeout))
+    while not try_lock():
+        if time.monotonic() > deadline:
+            raise _timeout(wait_timeout)
+        time.sleep(interval)
 
 
 @contextlib.contextmanager
-def _postgresql(connection, wait_timeout):
-    deadline = time.monotonic() + wait_timeout
-    while not connection.exec_driver_sql(f"SELECT pg_try_advisory_lock({POSTGRES_KEY})").scalar():
-        connection.commit()
-        if time.monotonic() > deadline:
-            raise _timeout(wait_timeout)
-        time.sleep(0.1)
-    connection.commit()  # the session-level lock outlives the transaction that took it
+def _postgresql(connection, database, wait_timeout, on_wait):
+    def try_lock():
+        got = connection.exec_driver_sql(f"SELECT pg_try_advisory_lock({POSTGRES_KEY})").scalar()
+        connection.commit()  # the session-level lock outlives the transaction that took it
+        return got
+
+    _wait(try_lock, wait_timeout, on_wait, 0.1)
     try:
         yield
     finally:
-        connection.rollback()
         connection.exec_driver_sql(f"SELECT pg_advisory_unlock({POSTGRES_KEY})")
         connection.commit()
 
 
 @contextlib.contextmanager
-def _mysql(connection, database, wait_timeout):
+def _mysql(connection, database, wait_timeout, on_wait):
     name = f"myapp-migrate:{database}"[:64]
-    got = connection.exec_driver_sql("SELECT GET_LOCK(%s, %s)", (name, wait_timeout)).scalar()
-    connection.commit()
-    if got != 1:
-        raise _timeout(wait_timeout)
+
+    def get_lock(seconds):
+        got = connection.exec_driver_sql("SELECT GET_LOCK(%s, %s)", (name, seconds)).scalar()
+        connection.commit()
+        return got == 1
+
+    if not get_lock(0):
+        if on_wait:
+            on_wait(waiting_message(wait_timeout))
+        if not get_lock(wait_timeout):  # the server waits for us
+            raise _timeout(wait_timeout)
     try:
         yield
     finally:
-        connection.rollback()
         connection.exec_driver_sql("SELECT RELEASE_LOCK(%s)", (name,))
         connection.commit()
 
 
 @contextlib.contextmanager
-def _lock_file(path, wait_timeout):
-    deadline = time.monotonic() + wait_timeout
-    with open(path, "a") as handle:
-        while True:
+def _lock_file(path, wait_timeout, on_wait):
+    try:
+        handle = open(path, "a")
+    except OSError as e:
+        database = path.absolute().with_name(path.name.removesuffix(".migrate-lock"))
+        raise LockError(f"cannot open the SQLite file {database}: does its folder exist and is it"
+                        f" writable? (the migration lock file {path.absolute()} cannot be created:"
+                        f" {e.strerror}); nothing was changed") from None
+    with handle:
+        def try_lock():
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
+                return True
             except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise _timeout(wait_timeout) from None
-                time.sleep(0.05)
+                return False
+
+        _wait(try_lock, wait_timeout, on_wait, 0.05)
         try:
             yield
         finally:

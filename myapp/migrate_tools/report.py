@@ -16,6 +16,10 @@ class MigrationTimer:
         self.mark = time.perf_counter()
         self.steps = 0
 
+    def start(self):
+        """The first migration starts now (after the lock wait, the plan and the question)."""
+        self.mark = time.perf_counter()
+
     def __call__(self, ctx, step, heads, run_args, **kw):
         now = time.perf_counter()
         ms, self.mark = (now - self.mark) * 1000, now

@@ -8,20 +8,22 @@ from sqlalchemy.engine import make_url
 
 from . import backfill, checks, declared, enums, history, journal, mysql_indexes, sqlite_batch  # noqa: F401 (they
 # register our comparison plugin, our operations and the MySQL and SQLite impls)
-from .checksum import file_checksum
 from .connection import check_foreign_keys, is_mysql, migration_engine
-from .errors import migration_failed
 from .locks import exclusive_run
+from .options import run_options
 from .report import MigrationTimer
+from .steps import JournaledRun
 
 
 def run_migrations(context, url, target_metadata, configure_args, lock_timeout=5, wait_timeout=60):
     """Run the Alembic command in progress, online or offline (--sql).
 
     Online, a command that migrates (upgrade, downgrade, stamp) holds the database's migration
-    lock, refuses to start after an interrupted migration or on an edited applied migration,
-    and runs each migration in its own transaction, journaled."""
+    lock while it reads the database, plans, asks and runs; it refuses to start after an
+    interrupted migration or on an edited applied migration, and runs each migration in its own
+    transaction, journaled (steps.py)."""
     config = context.config
+    run = run_options(config)
     # A command may point the run at another database (newmigration's scratch copy).
     url = config.attributes.get("database_url", url)
     options = dict(configure_args, target_metadata=target_metadata,
@@ -30,14 +32,13 @@ def run_migrations(context, url, target_metadata, configure_args, lock_timeout=5
                    render_item=_render_item,
                    include_object=_not_backend_made, autogenerate_plugins=AUTOGENERATE_PLUGINS)
     if context.is_offline_mode():
-        direction = context.get_x_argument(as_dictionary=True).get("direction")
-        if make_url(url).get_backend_name() == "sqlite" and direction:
+        if make_url(url).get_backend_name() == "sqlite" and run.direction:
             from . import offline_sqlite
 
             write = config.output_buffer.write if config.output_buffer else \
                 (lambda text: click.echo(text, nl=False))
             offline_sqlite.render(context.script, context.get_starting_revision_argument(),
-                                  context.get_revision_argument(), direction == "upgrade", write)
+                                  context.get_revision_argument(), run.direction == "upgrade", write)
             return
         context.configure(url=url, literal_binds=True, **options)
         with context.begin_transaction():
@@ -45,45 +46,52 @@ def run_migrations(context, url, target_metadata, configure_args, lock_timeout=5
         return
     echo = config.attributes.get("echo", click.echo)
     timer = MigrationTimer(echo)
-    dry_run = context.get_x_argument(as_dictionary=True).get("dry-run") == "true"
-    engine = migration_engine(url, lock_timeout=lock_timeout)
+    # Configured once without a connection to learn what the command does (nothing is read).
+    context.configure(url=url, **options)
+    opts = context.get_context().opts
+    migrating = opts.get("destination_rev") is not None  # upgrade, downgrade, stamp
+    checking = "revision_context" in opts  # check, autogenerate
+    # Only a run that migrates takes SQLite's write lock (BEGIN IMMEDIATE): `db check` reads.
+    engine = migration_engine(url, lock_timeout=lock_timeout, writes=migrating)
+    if run.dry_run and is_mysql(engine.dialect):
+        raise journal.MigrationRefused(
+            "--dry-run is refused on MySQL/MariaDB: every DDL statement commits at once"
+            " and cannot be rolled back; preview the SQL with `db upgrade --sql` instead")
+    # The lock comes first: what the run reads and plans is what it runs.
+    lock = exclusive_run(url, wait_timeout, on_wait=lambda line: click.echo(line, err=True)) \
+        if migrating and not run.lock_held else contextlib.nullcontext()
     try:
-        with engine.connect() as connection:
-            if dry_run and is_mysql(connection.dialect):
-                raise journal.MigrationRefused(
-                    "--dry-run is refused on MySQL/MariaDB: every DDL statement commits at once"
-                    " and cannot be rolled back; preview the SQL with `db upgrade --sql` instead")
-            context.configure(connection=connection, transaction_per_migration=not dry_run,
+        with lock, engine.connect() as connection:
+            journaled = JournaledRun(engine, connection, before_run=run.before_run, on_start=timer.start)
+            if migrating and not run.dry_run:
+                # Alembic's `fn` yields the steps the command runs: planned and journaled there.
+                options["fn"] = journaled.fn(opts["fn"])
+            context.configure(connection=connection, transaction_per_migration=not run.dry_run,
                               transactional_ddl=not is_mysql(connection.dialect),
-                              on_version_apply=[timer, lambda **kw: check_foreign_keys(connection)],
+                              on_version_apply=[journaled.on_version_apply, timer,
+                                                lambda **kw: check_foreign_keys(connection)],
                               **options)
             migration_context = context.get_context()
-            # A broken history refuses here, in one line, before anything is locked or written.
+            # A broken history refuses here, in one line, before anything is written.
             history.check_run(connection, context.script, migration_context)
-            migrating = migration_context.opts.get("destination_rev") is not None
-            checking = "revision_context" in migration_context.opts  # check, autogenerate
-            lock = exclusive_run(connection, url, wait_timeout) if migrating else contextlib.nullcontext()
-            with lock:
-                if migrating:
-                    journal.ensure(connection)
-                if migrating or checking:
-                    # `stamp --purge` replaces the revisions, whatever they are (the fix history
-                    # gives for a database at a revision no file has).
-                    current = () if migration_context.opts.get("purge") else \
-                        migration_context.get_current_heads()
-                    journal.verify(connection, context.script, current, record_baseline=migrating)
-                if dry_run:
-                    _dry_run(context, engine, connection, echo)
-                    return
-                failures = []  # written after the rollback, so the record survives it
-                if migrating:
-                    _journal_each_migration(context.script, engine, connection, failures)
-                try:
-                    with context.begin_transaction():
-                        context.run_migrations()
-                except BaseException:
-                    _record_failures(connection, failures)
-                    raise
+            if migrating:
+                journal.ensure(connection)
+            if migrating or checking:
+                # `stamp --purge` replaces the revisions, whatever they are (the fix history
+                # gives for a database at a revision no file has).
+                current = () if migration_context.opts.get("purge") else \
+                    migration_context.get_current_heads()
+                journal.verify(connection, context.script, current, record_baseline=migrating,
+                               repair_command=run.repair_command)
+            if run.dry_run:
+                _dry_run(context, engine, connection, echo)
+                return
+            try:
+                with context.begin_transaction():
+                    context.run_migrations()
+            except BaseException as e:
+                journaled.failed(e)
+                raise
             if migrating and not timer.steps:
                 current = migration_context.get_current_heads()
                 echo(f"  nothing to do: the database is at {', '.join(current) or 'base (empty)'}")
@@ -113,63 +121,6 @@ def _dry_run(context, engine, connection, echo):
         event.remove(engine, "before_cursor_execute", before)
         event.remove(engine, "after_cursor_execute", after)
     echo("dry run: everything above was rolled back; the database is unchanged")
-
-
-def _record_failures(connection, failures):
-    """Journal the migrations that failed, after their rollback."""
-    with contextlib.suppress(Exception):  # the database may be what failed: keep the original error
-        for failure in failures:
-            journal.record(connection, *failure)
-        connection.commit()
-
-
-def _journal_each_migration(script_directory, engine, connection, failures):
-    """Wrap every migration's upgrade() and downgrade() so each run is journaled.
-
-    SQLite/PostgreSQL: the row is written in the migration's own transaction, so it commits
-    with it; a failure is recorded after the rollback. MySQL/MariaDB cannot roll DDL back: a
-    'running' row is committed first (on a second connection), so a crash leaves a trace."""
-    separate = is_mysql(connection.dialect)
-    for script in script_directory.walk_revisions():
-        module = script.module
-        for direction in ("upgrade", "downgrade"):
-            function = getattr(module, direction, None)
-            if function is not None and not getattr(function, "journaled", False):
-                setattr(module, direction, _journaled(function, script, direction, engine,
-                                                      connection, separate, failures))
-
-
-def _journaled(function, script, direction, engine, connection, separate, failures):
-    def run(*args, **kwargs):
-        checksum = file_checksum(script.path) if direction == "upgrade" else None
-        started = journal.now()
-        if separate:
-            with engine.connect() as side:
-                row = journal.record(side, script.revision, direction, "running", started, checksum)
-                side.commit()
-        try:
-            function(*args, **kwargs)
-        except BaseException as e:
-            if separate:
-                # The database may be what failed: keep the original error (a row left 'running'
-                # then blocks the next run, as after a crash).
-                with contextlib.suppress(Exception), engine.connect() as side:
-                    journal.finish(side, row, "failed", e)
-                    side.commit()
-            else:
-                failures.append((script.revision, direction, "rolled_back", started, checksum, e))
-            if isinstance(e, Exception):  # not Ctrl-C or exit: those stay what they are
-                raise migration_failed(e, script.revision, script.path, engine.url) from e
-            raise
-        if separate:
-            with engine.connect() as side:
-                journal.finish(side, row, "ok")
-                side.commit()
-        else:
-            journal.record(connection, script.revision, direction, "ok", started, checksum)
-
-    run.journaled = True
-    return run
 
 
 # Alembic's comparisons, plus CHECK constraints compared by name (opt-in, alembic.ext, with
