@@ -10,22 +10,19 @@ from flask.cli import FlaskGroup, ScriptInfo
 from sqlalchemy.exc import DBAPIError
 
 from . import create_app
-from .config import ConfigError, shown
-from .migrate_tools.errors import MigrationFailed, explain, first_line, named
-from .migrate_tools.journal import MigrationRefused
-from .migrate_tools.locks import LockError
-from .migrate_tools.scratch import ScratchDatabaseError
+from .config import shown
+from .migrate_tools.errors import ToolkitError, explain, first_line, named
 
 CLICK_FLOW = (click.ClickException, click.exceptions.Exit, click.Abort)
 
 
 def error_message(exc, app=None):
     """One line saying what went wrong and where."""
-    if isinstance(exc, MigrationFailed):
-        return exc.describe(shown(Path(exc.path)))
+    if isinstance(exc, ToolkitError):  # the toolkit's own errors, config's included
+        return exc.describe(lambda path: shown(Path(path)))
     if isinstance(exc, DBAPIError) and app is not None:
         return explain(exc, app.config["SQLALCHEMY_DATABASE_URI"])
-    if isinstance(exc, (ConfigError, CommandError, ScratchDatabaseError, MigrationRefused, LockError)):
+    if isinstance(exc, CommandError):  # Alembic's
         return first_line(exc)
     # Anything else is most often a mistake in a file the user edits (a model, a migration):
     # name that file and line.

@@ -8,6 +8,8 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from .migrate_tools.errors import ToolkitError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONF_DIR = PROJECT_ROOT / "etc" / "conf"
 
@@ -30,7 +32,7 @@ DEFAULTS = {
 }
 
 
-class ConfigError(Exception):
+class ConfigError(ToolkitError):
     """The configuration cannot be used; the message says what to do."""
 
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import NoSuchTableError
 from sqlalchemy.sql import visitors
 
+from .errors import ToolkitError
 from .journal import now, who
 
 TABLE = "migration_backfill"
@@ -41,7 +42,7 @@ progress_table = sa.Table(
 KEY_TYPES = (int, str, uuid.UUID, decimal.Decimal, datetime.date, datetime.time)
 
 
-class BackfillError(Exception):
+class BackfillError(ToolkitError):
     """A backfill that cannot run as asked; the message says why and what to do."""
 
 

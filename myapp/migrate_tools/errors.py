@@ -28,6 +28,15 @@ EXPLANATIONS = [
 ]
 
 
+class ToolkitError(Exception):
+    """The base of the toolkit's own errors, caught once by the CLI: each says in one line what
+    went wrong and what to do."""
+
+    def describe(self, show=str):
+        """The one line; `show` gives a path as the user should read it."""
+        return first_line(self)
+
+
 def first_line(exc):
     """The first line of an error's message; its class name when the message is empty."""
     try:
@@ -62,7 +71,7 @@ def _short(message):
     return re.sub(r"^.*failed: (FATAL: +)?", "", message)
 
 
-class MigrationFailed(Exception):
+class MigrationFailed(ToolkitError):
     """A migration's upgrade() or downgrade() raised; the original error is its __cause__."""
 
     def __init__(self, revision, path, line, statement, url):
@@ -70,11 +79,11 @@ class MigrationFailed(Exception):
         self.revision, self.path, self.line, self.statement, self.url = revision, path, line, statement, url
 
     def __str__(self):
-        return self.describe(self.path)
+        return self.describe()
 
-    def describe(self, shown_path):
-        """One line: the revision, its file (as `shown_path`), line and statement, then the cause."""
-        failed = f"migration {self.revision} ({self.where(shown_path)}) failed"
+    def describe(self, show=str):
+        """One line: the revision, its file (as `show` gives it), line and statement, then the cause."""
+        failed = f"migration {self.revision} ({self.where(show(self.path))}) failed"
         if isinstance(self.__cause__, DBAPIError):
             return explain(self.__cause__, self.url, failed)
         return f"{failed}: {named(self.__cause__)}"
@@ -87,11 +96,11 @@ class ScratchBuildFailed(MigrationFailed):
     """A migration failed on the scratch database that newmigration and `db status` build: the
     target database was not touched, and its URL is not what is wrong."""
 
-    def describe(self, shown_path):
+    def describe(self, show=str):
         cause = self.__cause__
         reason = first_line(cause.orig) if isinstance(cause, DBAPIError) else named(cause)
         return (f"building the scratch database from the migrations failed at {self.revision}"
-                f" ({self.where(shown_path)}): {reason}")
+                f" ({self.where(show(self.path))}): {reason}")
 
 
 def migration_failed(error, revision, path, url):

@@ -7,7 +7,7 @@ from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text,
 
 from . import opcalls
 from .checksum import file_checksum
-from .errors import first_line, shortened
+from .errors import ToolkitError, first_line, shortened
 
 TABLE = "migration_journal"
 metadata = MetaData()
@@ -31,7 +31,7 @@ journal = Table(
 CHECKSUM_DIRECTIONS = ("upgrade", "baseline", "accept")
 
 
-class MigrationRefused(Exception):
+class MigrationRefused(ToolkitError):
     """The database is not in a state to migrate safely; the message says what to do."""
 
 

@@ -7,11 +7,12 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from .connection import is_mysql, migration_engine
+from .errors import ToolkitError
 
 POSTGRES_KEY = 0x6D796170  # pg_advisory_lock key for migration runs ("myap")
 
 
-class LockError(Exception):
+class LockError(ToolkitError):
     """The migration lock could not be taken: held for longer than we may wait, or no lock file."""
 
 

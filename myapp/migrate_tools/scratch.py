@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from .databases import create_database, drop_database, list_databases
-from .errors import MigrationFailed, ScratchBuildFailed, explain, first_line
+from .errors import MigrationFailed, ScratchBuildFailed, ToolkitError, explain, first_line
 from .reset import empty_database
 from .signals import Stopped, stop_raises
 
@@ -23,7 +23,7 @@ STALE_AFTER = 3600  # seconds
 TARGET_PART = 37
 
 
-class ScratchDatabaseError(Exception):
+class ScratchDatabaseError(ToolkitError):
     """No scratch database could be had; the message says which setting fixes it."""
 
 
