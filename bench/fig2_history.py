@@ -2,7 +2,7 @@
 without each tool's start-up (its `current` on the same database), and `db history`/`db check`."""
 import statistics
 
-from harness import FEWER, MIGRATIONS, bare_alembic, conf, interleaved, migrations_folder, ours, run, seconds
+from harness import FEWER, bare_alembic, conf, interleaved, migrations_folder, ours, run, seconds
 
 COUNT = 300
 

@@ -17,7 +17,7 @@ from flask import (Blueprint, abort, current_app, redirect, render_template_stri
                    session, url_for)
 
 from .config import shown
-from .views import database_state
+from .migrating import alembic_config, database_state, lint_findings
 
 bp = Blueprint("pending", __name__)
 
@@ -100,7 +100,6 @@ def apply():
     from alembic import command
     from sqlalchemy.exc import DBAPIError
 
-    from .commands import alembic_config
     from .migrate_tools.errors import explain, first_line
 
     try:
@@ -116,8 +115,6 @@ def apply():
 
 
 def _page(state, error=None):
-    from .commands import lint_findings
-
     findings = {}
     for finding in lint_findings(state.pending):
         findings.setdefault(finding.path, []).append(finding)

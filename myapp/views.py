@@ -1,9 +1,7 @@
 """The index page and /healthz: the app's name and where its database stands."""
 from flask import Blueprint, current_app, jsonify, render_template_string
 
-from .extensions import db
-from .migrate_tools.errors import first_line
-from .migrate_tools.state import migration_state
+from .migrating import database_state
 
 bp = Blueprint("views", __name__)
 
@@ -21,15 +19,6 @@ INDEX = """<!doctype html>
 {% endif %}
 </body></html>
 """
-
-
-def database_state():
-    """The database's migration state, or the error that stopped us reading it."""
-    try:
-        with db.engine.connect() as connection:
-            return migration_state(connection, str(current_app.extensions["migrate"].directory)), None
-    except Exception as e:  # the page must render whatever state the database is in
-        return None, first_line(e)
 
 
 @bp.route("/")
