@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 
 from .extensions import db, migrate
 from .migrate_tools import history, journal, plan
-from .migrate_tools.connection import migration_engine
+from .migrate_tools.connection import disposing, migration_engine
 from .migrate_tools.options import KEY as RUN_OPTIONS, RunOptions
 from .migrate_tools.state import migration_state
 
@@ -51,12 +51,9 @@ def ask_of_next_run(**kwargs):
 def migration_connection(writes=False):
     """A connection of the migration toolkit's own to the app's database (on SQLite, a reader
     takes no write lock unless it `writes`)."""
-    engine = migration_engine(current_app.config["SQLALCHEMY_DATABASE_URI"], writes=writes)
-    try:
+    with disposing(migration_engine(current_app.config["SQLALCHEMY_DATABASE_URI"], writes=writes)) as engine:
         with engine.connect() as connection:
             yield connection
-    finally:
-        engine.dispose()
 
 
 def check_history(destination=None):

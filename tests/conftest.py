@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from alembic.script import ScriptDirectory
 from click.testing import CliRunner
-from sqlalchemy import MetaData, Table, create_engine, inspect
-from sqlalchemy.pool import NullPool
+from sqlalchemy import MetaData, Table, inspect
 
 from myapp import create_app
 from myapp.config import with_driver
 from myapp.extensions import MIGRATIONS_DIR, db
 from myapp.migrate_tools.databases import create_database, drop_database, list_databases
+from myapp.migrate_tools.connection import temporary_engine
 
 from . import dbstate
 
@@ -214,36 +214,27 @@ def manage(*args, settings=None, cwd=None, env=None):
 def query(url, sql, autocommit=False):
     """Run portable SQL on any backend, outside the app."""
     options = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
-    engine = create_engine(url, poolclass=NullPool, **options)
-    try:
+    with temporary_engine(url, **options) as engine:
         with engine.connect() as connection:
             result = connection.exec_driver_sql(sql)
             return [tuple(r) for r in result] if result.returns_rows else []
-    finally:
-        engine.dispose()
 
 
 def insert(url, table, **values):
     """Insert a row on any backend (quoting the table name as the backend needs)."""
-    engine = create_engine(url, poolclass=NullPool)
-    try:
+    with temporary_engine(url) as engine:
         with engine.begin() as connection:
             connection.execute(Table(table, MetaData(), autoload_with=connection).insert(), values)
-    finally:
-        engine.dispose()
 
 
 def snapshot(url):
     """Schema, rows and version of a database on any backend, for before/after comparisons."""
-    engine = create_engine(url, poolclass=NullPool)
-    try:
+    with temporary_engine(url) as engine:
         with engine.connect() as connection:
             has_version = inspect(connection).has_table("alembic_version")
             version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all() \
                 if has_version else None
             return dbstate.schema(connection), dbstate.rows(connection), version
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture

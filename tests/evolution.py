@@ -24,6 +24,7 @@ from myapp import commands, config, extensions
 from myapp.extensions import MIGRATIONS_DIR, NAMING_CONVENTION
 from myapp.migrate_tools.reset import empty_database
 from myapp.migrate_tools.scratch import scratch_database
+from myapp.migrate_tools.connection import temporary_engine
 
 from . import dbstate
 from .conftest import TESTING_CONF, new_database
@@ -151,21 +152,15 @@ def invoke(app, *args):
 
 def snapshot(url):
     """Schema (with PostgreSQL's enum types) and rows."""
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    try:
+    with temporary_engine(url) as engine:
         with engine.connect() as connection:
             return (dbstate.schema(connection), dbstate.enum_types(connection)), dbstate.rows(connection)
-    finally:
-        engine.dispose()
 
 
 def fill(url, spec):
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    try:
+    with temporary_engine(url) as engine:
         with engine.begin() as connection:
             dbstate.fill(connection, choices=choices(spec))
-    finally:
-        engine.dispose()
 
 
 @contextlib.contextmanager
@@ -234,11 +229,8 @@ class History:
     def models_schema(self, spec):
         """The schema create_all gives the spec's models, on the applying backend."""
         empty_database(self.reference)
-        engine = sa.create_engine(self.reference, poolclass=sa.pool.NullPool)
-        try:
+        with temporary_engine(self.reference) as engine:
             build(spec).create_all(engine)
-        finally:
-            engine.dispose()
         return snapshot(self.reference)[0]
 
 

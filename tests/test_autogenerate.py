@@ -1,7 +1,8 @@
 """Autogenerate is right on every backend: types, server defaults, constraints, enums."""
 import pytest
-from sqlalchemy import create_engine, inspect
-from sqlalchemy.pool import NullPool
+from sqlalchemy import inspect
+
+from myapp.migrate_tools.connection import temporary_engine
 
 from .conftest import edit, insert, make, ok, query, snapshot
 
@@ -33,13 +34,10 @@ class Gadget(db.Model):
 
 
 def enums(url):
-    engine = create_engine(url, poolclass=NullPool)
-    try:
+    with temporary_engine(url) as engine:
         with engine.connect() as connection:
             return [e["name"] for e in inspect(connection).get_enums()] \
                 if engine.dialect.name == "postgresql" else []
-    finally:
-        engine.dispose()
 
 
 def generate_and_apply(project, env, message, *expected):

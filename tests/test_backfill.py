@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.pool import NullPool
 
 from myapp.migrate_tools import backfill
+from myapp.migrate_tools.connection import temporary_engine
 
 from .conftest import ROOT, add_migration, manage, query, write_conf
 from .test_lint import _rules, lint
@@ -179,14 +180,11 @@ def test_a_killed_backfill_resumes_after_its_last_committed_batch(items, databas
 
 def rows_done(url):
     """The progress row's count so far (None before the backfill has begun)."""
-    engine = create_engine(url, poolclass=NullPool)
-    try:
+    with temporary_engine(url) as engine:
         with engine.connect() as connection:
             if not inspect(connection).has_table("migration_backfill"):
                 return None
             return connection.execute(text("SELECT rows_done FROM migration_backfill")).scalar()
-    finally:
-        engine.dispose()
 
 
 def test_a_failure_after_the_backfill_in_its_migration_keeps_it_done(items, database_url):

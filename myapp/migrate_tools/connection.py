@@ -1,4 +1,6 @@
 """The dedicated engine migrations run on (never the app's runtime engine)."""
+import contextlib
+
 from sqlalchemy import create_engine, event
 from sqlalchemy.pool import NullPool
 
@@ -6,6 +8,20 @@ from sqlalchemy.pool import NullPool
 def is_mysql(dialect):
     """MySQL and MariaDB: no transactional DDL, their own locks and settings."""
     return dialect.name in ("mysql", "mariadb")
+
+
+@contextlib.contextmanager
+def disposing(engine):
+    """`engine` for the block, disposed after it whatever happens: no connection outlives it."""
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def temporary_engine(url, **kwargs):
+    """A plain engine without a pool for the block (`with temporary_engine(url) as engine:`)."""
+    return disposing(create_engine(url, poolclass=NullPool, **kwargs))
 
 
 def migration_engine(url, lock_timeout=None, writes=True):

@@ -3,7 +3,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from .connection import is_mysql
+from .connection import disposing, is_mysql
 
 
 def _admin(url):
@@ -13,39 +13,30 @@ def _admin(url):
 
 def create_database(url, name):
     """Create database `name` on the server that `url` connects to; return its URL."""
-    engine = _admin(url)
-    try:
+    with disposing(_admin(url)) as engine:
         quoted = engine.dialect.identifier_preparer.quote(name)
         charset = " CHARACTER SET utf8mb4" if is_mysql(engine.dialect) else ""
         with engine.connect() as connection:
             connection.exec_driver_sql(f"CREATE DATABASE {quoted}{charset}")
-    finally:
-        engine.dispose()
     return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
 def drop_database(url, name, force=True):
     """Drop database `name` if it exists; `force`: close any connection still open to it
     (PostgreSQL; without it, a database in use is not dropped)."""
-    engine = _admin(url)
-    try:
+    with disposing(_admin(url)) as engine:
         quoted = engine.dialect.identifier_preparer.quote(name)
         force = " WITH (FORCE)" if force and engine.dialect.name == "postgresql" else ""
         with engine.connect() as connection:
             connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted}{force}")
-    finally:
-        engine.dispose()
 
 
 def list_databases(url, prefix):
     """Names of the databases on the server that start with `prefix`."""
-    engine = _admin(url)
-    try:
+    with disposing(_admin(url)) as engine:
         with engine.connect() as connection:
             if engine.dialect.name == "postgresql":
                 names = connection.execute(text("SELECT datname FROM pg_database")).scalars()
             else:
                 names = connection.exec_driver_sql("SHOW DATABASES").scalars()
             return sorted(n for n in names if n.startswith(prefix))
-    finally:
-        engine.dispose()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from .connection import is_mysql, migration_engine
+from .connection import disposing, is_mysql, migration_engine
 from .errors import ToolkitError
 
 POSTGRES_KEY = 0x6D796170  # pg_advisory_lock key for migration runs ("myap")
@@ -28,14 +28,11 @@ def exclusive_run(url, wait_timeout, on_wait=None):
         with _lock_file(Path(target.database + ".migrate-lock"), wait_timeout, on_wait):
             yield
         return
-    engine = migration_engine(url)
-    try:
+    with disposing(migration_engine(url)) as engine:
         with engine.connect() as connection:
             lock = _mysql if is_mysql(engine.dialect) else _postgresql
             with lock(connection, target.database, wait_timeout, on_wait):
                 yield
-    finally:
-        engine.dispose()
 
 
 def waiting_message(wait_timeout):

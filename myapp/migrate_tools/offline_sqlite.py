@@ -12,7 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import event
 
 from . import plan
-from .connection import migration_engine
+from .connection import disposing, migration_engine
 from .scratch import scratch_database
 
 VERSION_TABLE = ("CREATE TABLE alembic_version (\n    version_num VARCHAR(32) NOT NULL, \n"
@@ -26,16 +26,13 @@ def render(script_directory, start, destination, upgrade, write):
     start_heads = tuple(s.revision for s in script_directory.get_revisions(start)) if start else ()
     steps = plan.planned(script_directory, start_heads, destination, upgrade)
     with scratch_database("sqlite:///preview.db") as url:
-        engine = migration_engine(url)
-        try:
+        with disposing(migration_engine(url)) as engine:
             with engine.connect() as connection:
                 migration_context = MigrationContext.configure(connection)
                 with Operations.context(migration_context):
                     for script in plan.planned(script_directory, (), start, True) if start else ():
                         _run(connection, script.module.upgrade)  # the state to start from
                     _render_steps(engine, connection, steps, start_heads, upgrade, write)
-        finally:
-            engine.dispose()
 
 
 def _render_steps(engine, connection, steps, start_heads, upgrade, write):

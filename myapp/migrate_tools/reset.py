@@ -4,7 +4,7 @@ from pathlib import Path
 from sqlalchemy import MetaData, inspect
 from sqlalchemy.engine import make_url
 
-from .connection import is_mysql, migration_engine
+from .connection import disposing, is_mysql, migration_engine
 
 
 def empty_database(url):
@@ -17,8 +17,7 @@ def empty_database(url):
                 leftover.unlink(missing_ok=True)
             path.parent.mkdir(parents=True, exist_ok=True)
         return
-    engine = migration_engine(url)
-    try:
+    with disposing(migration_engine(url)) as engine:
         with engine.begin() as connection:
             if is_mysql(engine.dialect):
                 connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 0")
@@ -30,5 +29,3 @@ def empty_database(url):
                 preparer = engine.dialect.identifier_preparer
                 for enum in inspect(connection).get_enums():
                     connection.exec_driver_sql(f"DROP TYPE IF EXISTS {preparer.quote(enum['name'])}")
-    finally:
-        engine.dispose()
