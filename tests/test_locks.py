@@ -150,11 +150,13 @@ def test_db_status_and_check_read_beside_an_app_writer_on_sqlite(tmp_path, sqlit
     """Point 2: read-only commands take no write lock, so an app's open write transaction does
     not make them fail with `database is locked`."""
     conf = write_conf(tmp_path / "prod.conf", sqlite_url, disposable=False)
+    # A migration of its own, so the database has its version table also in a project
+    # without migrations (a bare scaffold).
+    add_migration(migrations_copy, "read0001", "def upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n")
     assert manage("db", "-d", str(migrations_copy), "upgrade", settings=conf).returncode == 0
     writer = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
     try:
-        writer.execute("BEGIN IMMEDIATE")
-        writer.execute("UPDATE role SET description = description")
+        writer.execute("BEGIN IMMEDIATE")  # the write lock an app's write transaction holds
         for command in ("status", "check", "current"):
             result = manage("db", "-d", str(migrations_copy), command, settings=conf)
             assert result.returncode == 0, (command, result.stdout, result.stderr)
