@@ -212,8 +212,10 @@ def db_reset(no_seed):
     check_history("head")  # before the database is thrown away
     cfg = current_app.config
     url = cfg["SQLALCHEMY_DATABASE_URI"]
-    if make_url(url).get_backend_name() == "sqlite" and make_url(url).database not in (None, "", ":memory:"):
-        Path(make_url(url).database).parent.mkdir(parents=True, exist_ok=True)  # var/ on a fresh project
+    target = make_url(url)
+    if target.get_backend_name() == "sqlite" and target.database not in (None, "", ":memory:"):
+        # var/ on a fresh project: the lock file beside the database comes before the reset
+        Path(target.database).parent.mkdir(parents=True, exist_ok=True)
     # One lock over the reset and the rebuild: a concurrent upgrade waits for both.
     with exclusive_run(url, cfg["MIGRATION_WAIT_TIMEOUT"], on_wait=lambda line: click.echo(line, err=True)):
         empty_database(url)

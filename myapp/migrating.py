@@ -58,15 +58,17 @@ def migration_connection(writes=False):
 
 def check_history(destination=None):
     """Refuse a broken history, or a database at a revision no file has, before a command
-    reads or changes anything (the files themselves are checked by the db group)."""
+    reads or changes anything (the files themselves are checked by the db group); return the
+    script directory it read."""
     directory = script_directory()
     history.check_single_head(directory, destination)
     url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
-        return  # no database yet (`make db` creates its folder): it has no history
+        return directory  # no database yet (`make db` creates its folder): it has no history
     with migration_connection() as connection:
         history.check_journal(connection)
         history.check_applied(plan.current_heads(connection), directory)
+    return directory
 
 
 def planned(destination, upgrade):
@@ -142,8 +144,7 @@ class Status:
 
 def status():
     """The database's revisions, pending migrations (linted), last runs and model drift."""
-    check_history()
-    directory = script_directory()
+    directory = check_history()  # read once: a long history's files are parsed per directory
     with migration_connection() as connection:
         current = plan.current_heads(connection)
         pending = plan.planned(directory, current, "heads", True)

@@ -74,11 +74,10 @@ def finish(connection, row_id, status, started_at, error=None):
     """Close a 'running' row (MySQL/MariaDB, where it was committed before the migration ran)
     that started at `started_at` (given: the migration's own transaction may not see the row,
     committed after its snapshot, though its UPDATE finds it)."""
-    started = started_at
     finished = now()
     connection.execute(journal.update().where(journal.c.id == row_id).values(
         status=status, finished_at=finished, error=_short(error),
-        duration_ms=int((finished - started).total_seconds() * 1000)))
+        duration_ms=int((finished - started_at).total_seconds() * 1000)))
 
 
 def entries(connection, limit=None):
@@ -106,8 +105,7 @@ def recorded_checksums(connection):
     return {revision: checksum for revision, checksum in rows}
 
 
-def verify(connection, script_directory, current_heads, record_baseline,
-           repair_command="bin/manage.py db repair"):
+def verify(connection, script_directory, current_heads, record_baseline, repair_command):
     """Refuse to go on if a migration was interrupted, or an applied file was edited since.
 
     Applied migrations with no recorded checksum (applied before the journal) get a baseline."""
@@ -160,7 +158,7 @@ def repair(connection, revision):
 CALLS_SHOWN = 5
 
 
-def interrupted_message(row, script_directory, repair_command="bin/manage.py db repair"):
+def interrupted_message(row, script_directory, repair_command):
     """One line on an interrupted migration: what failed, what may be applied, and the fix."""
     script = script_directory.get_revision(row["revision"])
     path = script.path if script else row["revision"]

@@ -337,12 +337,13 @@ def _check_alter(call, types, family, flag):
     if old is None or new is None:  # say so, rather than guess either way
         flag("cannot-judge", node, text)
         return
-    if _narrows(plain(old), plain(new)):
+    stored_old, stored_new = plain(old), plain(new)  # what an app's TypeDecorator stores as
+    if _narrows(stored_old, stored_new):
         flag("narrowing-type", node, text)
-    if isinstance(plain(old), sa.Enum) and isinstance(plain(new), sa.Enum) and \
-            not set(plain(old).enums) <= set(plain(new).enums):
+    if isinstance(stored_old, sa.Enum) and isinstance(stored_new, sa.Enum) and \
+            not set(stored_old.enums) <= set(stored_new.enums):
         flag("enum-values-removed", node, text)
-    if family in (PG, MY) and not same_ddl(old, new, family) and not _widens_text(plain(old), plain(new)):
+    if family in (PG, MY) and not same_ddl(old, new, family) and not _widens_text(stored_old, stored_new):
         flag("pg-type-rewrite", node, text)
         flag("mysql-copy-alter", node, text)
 

@@ -57,7 +57,12 @@ def _foreign_keys(items):
 
 
 def _target(key):
-    return key.elements[0].target_fullname.rsplit(".", 2)[-2]
+    """The table a foreign key constraint refers to."""
+    return _referred_table(key.elements[0])
+
+
+def _referred_table(foreign_key):
+    return foreign_key.target_fullname.rsplit(".", 2)[-2]
 
 
 def _deferred_keys(created, order):
@@ -96,7 +101,7 @@ def _closing_keys(dropped, order):
 def _referred(table, items):
     """The other tables that a table's columns and constraints refer to."""
     keys = [fk for item in items for fk in getattr(item, "foreign_keys", None) or getattr(item, "elements", [])]
-    return {fk.target_fullname.rsplit(".", 2)[-2] for fk in keys} - {table}
+    return {_referred_table(fk) for fk in keys} - {table}
 
 
 def _dependencies_first(names, references):
