@@ -22,13 +22,15 @@ export MSG RENAMES
 help: ## list the targets
 	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(STAMP): $(ROOT)/requirements.txt $(ROOT)/setup.py
+TOOLKIT := $(ROOT)/flask-safemigrate
+
+$(STAMP): $(ROOT)/requirements.txt $(ROOT)/setup.py $(TOOLKIT)/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q -r $(ROOT)/requirements.txt
-	$(VENV)/bin/pip install -q --no-deps --no-build-isolation -e $(ROOT)
+	$(VENV)/bin/pip install -q --no-deps --no-build-isolation -e $(TOOLKIT) -e $(ROOT)
 	touch $@
 
-install: $(STAMP) ## create .venv with the pinned requirements and the package (editable)
+install: $(STAMP) ## create .venv with the pinned requirements, the toolkit and the app (both editable)
 
 db: $(STAMP) ## throw the dev database away, rebuild it from the migrations, add starter data
 	@$(DEV) $(MANAGE) db reset

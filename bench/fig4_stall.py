@@ -8,7 +8,7 @@ STALL = '''revision = "stall1"
 down_revision = None
 from alembic import op
 import sqlalchemy as sa
-from myapp.migrate_tools import safe
+from flask_safemigrate.migrate_tools import safe
 
 
 def upgrade():

@@ -20,7 +20,7 @@ MIGRATION = '''revision = "fill1"
 down_revision = "fill0"
 from alembic import op
 import sqlalchemy as sa
-from myapp.migrate_tools import safe
+from flask_safemigrate.migrate_tools import safe
 
 
 def upgrade():

@@ -170,7 +170,7 @@ def server_url(variable):
     url = os.environ.get(variable)
     if not url:
         return None
-    from myapp.config import with_driver
+    from flask_safemigrate.config import with_driver
     return with_driver(url).render_as_string(hide_password=False)
 
 
@@ -182,7 +182,7 @@ def server_database(admin_url, name):
     from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool
 
-    from myapp.migrate_tools.databases import create_database, drop_database
+    from flask_safemigrate.migrate_tools.databases import create_database, drop_database
 
     url = create_database(admin_url, name)
     engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")

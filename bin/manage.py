@@ -5,7 +5,9 @@ import sys
 from pathlib import Path
 
 try:
-    from myapp.cli import cli
+    from flask_safemigrate.cli import manage_group
+
+    from myapp import create_app
 except ImportError:
     # Run outside the project's virtualenv (e.g. `bin/manage.py` from a deploy script):
     # re-run under .venv's Python, which has myapp and its requirements installed.
@@ -13,6 +15,8 @@ except ImportError:
     if not venv_python.exists() or Path(sys.executable) == venv_python:
         sys.exit("error: myapp is not installed; run `make install` in the project first")
     os.execv(venv_python, [str(venv_python), *sys.argv])
+
+cli = manage_group(create_app, "myapp")
 
 if __name__ == "__main__":
     cli()

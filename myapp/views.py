@@ -1,7 +1,7 @@
 """The index page and /healthz: the app's name and where its database stands."""
 from flask import Blueprint, current_app, jsonify, render_template_string
 
-from .migrating import database_state
+from flask_safemigrate.migrating import database_state
 
 bp = Blueprint("views", __name__)
 

@@ -1,5 +1,4 @@
 """Fixtures: each test gets an app on its own temporary database."""
-import collections
 import os
 import secrets
 import shutil
@@ -8,29 +7,24 @@ import sys
 from pathlib import Path
 
 import pytest
+
+# The plugin and the migration suite's asserts explain themselves (pytest rewrites them).
+pytest.register_assert_rewrite("flask_safemigrate.testing")
 from alembic.script import ScriptDirectory
 from click.testing import CliRunner
-from sqlalchemy import MetaData, Table, inspect
 
+from flask_safemigrate.cli import manage_group
+from flask_safemigrate.testing.plugin import (  # noqa: F401  (the tests import them from here)
+    BACKENDS, PAIRS, SERVERS, insert, new_database, pair_id, query, server_url, snapshot, use_backend)
 from myapp import create_app
-from myapp.config import with_driver
-from myapp.extensions import MIGRATIONS_DIR, db
-from myapp.migrate_tools.databases import create_database, drop_database, list_databases
-from myapp.migrate_tools.connection import temporary_engine
+from myapp.extensions import MIGRATIONS_DIR
 
-from . import dbstate
+# Backends, a database per test, the app on it: the toolkit's plugin.
+pytest_plugins = ["flask_safemigrate.testing.plugin"]
 
 ROOT = Path(__file__).resolve().parent.parent
 CONF_DIR = ROOT / "etc" / "conf"
 TESTING_CONF = CONF_DIR / "testing.conf"
-
-
-# Server backends are found through these variables (URLs of a database to connect to);
-# without them their tests skip, unless REQUIRE_BACKENDS=1 (CI) makes that a failure.
-SERVERS = {"postgresql": "TEST_POSTGRESQL_URL", "mysql": "TEST_MYSQL_URL"}
-BACKENDS = ["sqlite", *SERVERS]
-# Every database this run creates starts with this, so parallel runs never collide.
-RUN_PREFIX = f"myapp_test_{os.getpid()}_{secrets.token_hex(3)}_"
 
 
 # Tests marked example_domain use the example models and their migrations; a project started
@@ -55,120 +49,25 @@ def pytest_collection_modifyitems(config, items):
         config.hook.pytest_deselected(items=left_out)
 
 
-def server_url(backend):
-    """The admin URL for a server backend, with our drivers; None when it is not configured."""
-    url = os.environ.get(SERVERS[backend])
-    if not url:
-        return None
-    return with_driver(url).render_as_string(hide_password=False)
-
-
-def use_backend(request, name, needs=()):
-    """Record the test's backend; skip (or, under REQUIRE_BACKENDS, fail) without its server
-    or without the server of any other backend in `needs`."""
-    request.node.user_properties.append(("backend", name))
-    for needed in sorted({name, *needs} & set(SERVERS)):
-        if not server_url(needed):
-            reason = f"{SERVERS[needed]} is not set: no {needed} server to test against"
-            if os.environ.get("REQUIRE_BACKENDS"):
-                pytest.fail(f"REQUIRE_BACKENDS is set but {reason}")
-            pytest.skip(reason)
-    return name
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request):
-    """Each test that uses a database runs once per backend."""
-    return use_backend(request, request.param)
-
-
-@pytest.fixture(params=list(SERVERS))
-def server(request):
-    """Each test about database servers runs once per server backend."""
-    return use_backend(request, request.param)
-
-
-# (generating backend, applying backend): a migration written on one, run on the other.
-PAIRS = [(generate, apply) for generate in BACKENDS for apply in BACKENDS]
-
-
-def pair_id(pair):
-    return "-to-".join(pair)  # usable in -k: "-k to-postgresql" picks the pairs applied there
-
-
-@pytest.fixture(params=PAIRS, ids=pair_id)
-def pair(request):
-    """Each cross-backend test runs once per pair; it counts under its applying backend."""
-    generate, apply = request.param
-    use_backend(request, apply, needs=[generate])
-    return request.param
-
-
-def new_database(backend, tmp_path):
-    """A fresh, empty database of this test's own: (url, cleanup)."""
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'test.db'}", lambda: None
-    admin = server_url(backend)
-    name = RUN_PREFIX + secrets.token_hex(4)
-    return create_database(admin, name), lambda: drop_database(admin, name)
-
-
-@pytest.fixture
-def database_url(backend, tmp_path):
-    """A fresh, empty database on each backend, dropped afterwards."""
-    url, cleanup = new_database(backend, tmp_path)
-    yield url
-    cleanup()
-
-
-@pytest.fixture
-def sqlite_url(tmp_path):
-    """A fresh SQLite database, for what is about SQLite files themselves."""
-    return f"sqlite:///{tmp_path / 'test.db'}"
-
-
-OUTCOMES = ("passed", "failed", "error", "skipped")
-
-
 def pytest_terminal_summary(terminalreporter):
-    """One line saying how many tests ran on each backend."""
-    counts = collections.Counter()
-    for outcome in OUTCOMES:
-        for report in terminalreporter.stats.get(outcome, []):
-            backend = dict(getattr(report, "user_properties", ())).get("backend")
-            if backend and (report.when == "call" or outcome in ("error", "skipped")):
-                counts[backend, outcome] += 1
-    per_backend = [f"{b} " + ", ".join(f"{counts[b, o]} {o}" for o in OUTCOMES if counts[b, o])
-                   for b in BACKENDS if any(counts[b, o] for o in OUTCOMES)]
-    if per_backend:
-        terminalreporter.write_line(f"tests per backend: {'; '.join(per_backend)}")
     if not EXAMPLE_DOMAIN:
         left_out = getattr(terminalreporter.config, "example_domain_left_out", 0)
         terminalreporter.write_line(f"{left_out} tests of the example domain left out: this project"
                                     " has no example models")
 
 
-def pytest_sessionfinish(session):
-    # The suite must leave no database behind on any server.
-    for backend in SERVERS:
-        admin = server_url(backend)
-        if admin:
-            stray = list_databases(admin, RUN_PREFIX)
-            if stray:
-                print(f"\nERROR: stray {backend} databases left behind: {', '.join(stray)}")
-                session.exitstatus = 1
+# bin/manage.py's command group, for CliRunner
+cli = manage_group(create_app, "myapp")
 
 
 def make_app(database_url, **overrides):
     return create_app(TESTING_CONF, {"SQLALCHEMY_DATABASE_URI": database_url, **overrides})
 
 
-@pytest.fixture
-def app(database_url):
-    app = make_app(database_url)
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+@pytest.fixture(scope="session")
+def app_factory():
+    """The factory the plugin's `app` fixture and migration suite build apps with."""
+    return create_app
 
 
 @pytest.fixture
@@ -209,32 +108,6 @@ def manage(*args, settings=None, cwd=None, env=None):
     environ.update(env or {})
     return subprocess.run([sys.executable, str(ROOT / "bin" / "manage.py"), *args],
                           cwd=cwd or ROOT, env=environ, capture_output=True, text=True, timeout=120)
-
-
-def query(url, sql, autocommit=False):
-    """Run portable SQL on any backend, outside the app."""
-    options = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
-    with temporary_engine(url, **options) as engine:
-        with engine.connect() as connection:
-            result = connection.exec_driver_sql(sql)
-            return [tuple(r) for r in result] if result.returns_rows else []
-
-
-def insert(url, table, **values):
-    """Insert a row on any backend (quoting the table name as the backend needs)."""
-    with temporary_engine(url) as engine:
-        with engine.begin() as connection:
-            connection.execute(Table(table, MetaData(), autoload_with=connection).insert(), values)
-
-
-def snapshot(url):
-    """Schema, rows and version of a database on any backend, for before/after comparisons."""
-    with temporary_engine(url) as engine:
-        with engine.connect() as connection:
-            has_version = inspect(connection).has_table("alembic_version")
-            version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all() \
-                if has_version else None
-            return dbstate.schema(connection), dbstate.rows(connection), version
 
 
 @pytest.fixture

@@ -17,16 +17,15 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import Flask
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
-from myapp import commands, config, extensions
-from myapp.extensions import MIGRATIONS_DIR, NAMING_CONVENTION
-from myapp.migrate_tools.reset import empty_database
-from myapp.migrate_tools.scratch import scratch_database
-from myapp.migrate_tools.connection import temporary_engine
+from flask_safemigrate import NAMING_CONVENTION, SafeMigrate, load_config
+from myapp.extensions import MIGRATIONS_DIR
+from flask_safemigrate.migrate_tools.reset import empty_database
+from flask_safemigrate.migrate_tools.scratch import scratch_database
+from flask_safemigrate.migrate_tools.connection import temporary_engine
 
-from . import dbstate
+from flask_safemigrate.testing import dbstate
 from .conftest import TESTING_CONF, new_database
 
 
@@ -134,11 +133,10 @@ def build(spec):
 def make_app(url, spec, migrations):
     """A Flask app on the spec's models, with our db commands and migrations env."""
     app = Flask("fuzz")
-    config.load(app, TESTING_CONF, {"SQLALCHEMY_DATABASE_URI": url})
+    load_config(app, TESTING_CONF, {"SQLALCHEMY_DATABASE_URI": url})
     db = SQLAlchemy(metadata=build(spec))
     db.init_app(app)
-    Migrate(directory=migrations, **extensions.migrate.alembic_ctx_kwargs).init_app(app, db)
-    commands.init_app(app)
+    SafeMigrate(directory=migrations).init_app(app, db)
     return app
 
 

@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import inspect
 
-from myapp.migrate_tools.connection import temporary_engine
+from flask_safemigrate.migrate_tools.connection import temporary_engine
 
 from .conftest import edit, insert, make, ok, query, snapshot
 

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.pool import NullPool
 
-from myapp.migrate_tools import backfill
-from myapp.migrate_tools.connection import temporary_engine
+from flask_safemigrate.migrate_tools import backfill
+from flask_safemigrate.migrate_tools.connection import temporary_engine
 
 from .conftest import ROOT, add_migration, manage, query, write_conf
 from .test_lint import _rules, lint
@@ -42,7 +42,7 @@ KEYS = {
                   'sa.Column("n", sa.Integer, primary_key=True, autoincrement=False)',
                   'code=f"k{i % 7}", n=i'),
 }
-BACKFILL = '''from myapp.migrate_tools import safe
+BACKFILL = '''from flask_safemigrate.migrate_tools import safe
 
 
 def upgrade():

@@ -14,7 +14,7 @@ from alembic.script import ScriptDirectory
 from werkzeug.security import check_password_hash
 
 
-from myapp.cli import cli
+from .conftest import cli
 from myapp.extensions import MIGRATIONS_DIR
 
 from .conftest import ROOT, add_migration, manage, snapshot, write_conf

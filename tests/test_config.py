@@ -7,9 +7,9 @@ import subprocess
 import pytest
 from flask import Flask
 
-from myapp import config
-from myapp.config import ConfigError
-from myapp.migrate_tools.masking import masked
+from flask_safemigrate import config
+from flask_safemigrate.config import ConfigError
+from flask_safemigrate.migrate_tools.masking import masked
 
 from .conftest import CONF_DIR, ROOT, write_conf
 
@@ -18,7 +18,7 @@ GOOD_KEY = secrets.token_hex(32)
 
 
 def load(settings=None, overrides=None):
-    app = Flask("t")
+    app = Flask("myapp")  # its etc/conf: beside the package, in this project
     config.load(app, settings, overrides)
     return app.config
 
@@ -123,7 +123,7 @@ def test_production_refuses_the_keys_shipped_in_etc_conf(monkeypatch, tmp_path, 
         strong = secrets.token_hex(32)
         (conf_dir / shipped).write_text((CONF_DIR / shipped).read_text().replace(
             shipped_key(shipped), strong))
-        monkeypatch.setattr(config, "CONF_DIR", conf_dir)
+        monkeypatch.setattr(config, "conf_dir", lambda app: conf_dir)
     monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@db/prod")
     monkeypatch.setenv("SECRET_KEY", strong if scaffolded else shipped_key(shipped))
     with pytest.raises(ConfigError, match="SECRET_KEY is the public key of a conf shipped in etc/conf"):
@@ -164,7 +164,7 @@ def committed_secrets(root, conf_dir):
         except (UnicodeDecodeError, OSError):
             continue  # not text
         found += [(path, f"key literal {m.group(2)[:8]}...") for m in KEY_LITERAL.finditer(text)
-                  if config.secret_key_problem(m.group(2)) is None]
+                  if config.secret_key_problem(m.group(2), CONF_DIR) is None]
         found += [(path, f"the key of a disposable conf {key[:8]}...") for key in shipped if key in text]
     return found
 

@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from myapp.migrate_tools.errors import explain
+from flask_safemigrate.migrate_tools.errors import explain
 
 
 def error(message):

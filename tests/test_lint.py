@@ -4,7 +4,7 @@ from click.testing import CliRunner
 
 from sqlalchemy.engine import make_url
 
-from myapp.cli import cli
+from .conftest import cli
 
 from .conftest import add_migration, manage, query, snapshot, write_conf
 
@@ -72,7 +72,7 @@ CASES = [
 
 def lint(tmp_path, migrations, backend, body, revision, downgrade='op.execute("SELECT 1")'):
     add_migration(migrations, revision, f"def upgrade():\n    {body}\n\n\ndef downgrade():\n    {downgrade}\n"
-                  .replace("import time\n", "import time\n\nfrom myapp.migrate_tools import safe\n"))
+                  .replace("import time\n", "import time\n\nfrom flask_safemigrate.migrate_tools import safe\n"))
     conf = write_conf(tmp_path / f"{backend}.conf", URLS[backend])
     return CliRunner().invoke(cli, ["db", "-d", str(migrations), "lint", revision],
                               env={"SETTINGS": str(conf)})
@@ -146,7 +146,7 @@ def downgrade():
 def test_safe_helpers_work_on_every_backend_and_lint_clean(tmp_path, database_url, migrations_copy):
     conf = write_conf(tmp_path / "h.conf", database_url)
     assert manage("db", "-d", str(migrations_copy), "reset", settings=conf).returncode == 0
-    add_migration(migrations_copy, "e0000001", HELPERS.replace("def upgrade", "from myapp.migrate_tools "
+    add_migration(migrations_copy, "e0000001", HELPERS.replace("def upgrade", "from flask_safemigrate.migrate_tools "
                                                                 "import safe\n\n\ndef upgrade", 1))
     assert manage("db", "-d", str(migrations_copy), "lint", settings=conf).returncode == 0
     result = manage("db", "-d", str(migrations_copy), "upgrade", settings=conf)
@@ -280,7 +280,7 @@ def downgrade():
 def test_the_postgresql_patterns_lint_recommends_run_and_lint_clean(tmp_path, database_url, migrations_copy):
     conf = write_conf(tmp_path / "pg.conf", database_url)
     assert manage("db", "-d", str(migrations_copy), "reset", settings=conf).returncode == 0
-    add_migration(migrations_copy, "l0000001", "from myapp.migrate_tools import safe\n\n\n" + PG_PATTERNS)
+    add_migration(migrations_copy, "l0000001", "from flask_safemigrate.migrate_tools import safe\n\n\n" + PG_PATTERNS)
     linted = manage("db", "-d", str(migrations_copy), "lint", settings=conf)
     assert linted.returncode == 0, linted.stdout
     result = manage("db", "-d", str(migrations_copy), "upgrade", settings=conf)

@@ -10,10 +10,9 @@ import threading
 from pathlib import Path
 
 import pytest
-from flask_migrate import Migrate
 from werkzeug.serving import make_server
 
-from myapp import extensions
+from flask_safemigrate import configured_migrate
 from myapp.extensions import db
 
 from .conftest import add_migration, make_app, query
@@ -59,7 +58,7 @@ def app_on(migrations):
         # A config that is not disposable is production: it needs a key of its own.
         key = {} if disposable else {"SECRET_KEY": secrets.token_hex(32)}
         app = make_app(url, DEBUG=debug, ALLOW_DB_RESET=disposable, **key)
-        Migrate(directory=migrations, **extensions.migrate.alembic_ctx_kwargs).init_app(app, db)
+        configured_migrate(migrations).init_app(app, db)
         apps.append(app)
         return app
 
@@ -217,7 +216,7 @@ def test_the_button_at_every_name_of_this_machine(sqlite_url, app_on, host):
 
 def test_the_button_at_the_configured_server_name(sqlite_url, migrations):
     app = make_app(sqlite_url, DEBUG=True, SERVER_NAME="myapp.test:5000")
-    Migrate(directory=migrations, **extensions.migrate.alembic_ctx_kwargs).init_app(app, db)
+    configured_migrate(migrations).init_app(app, db)
     client = app.test_client()
     page = client.get("/", base_url="http://myapp.test:5000").get_data(as_text=True)
     response = submit(client, {"csrf_token": token(page), "next": "/"},

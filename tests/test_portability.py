@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from . import dbstate
+from flask_safemigrate.testing import dbstate
 from .conftest import (PAIRS, edit, insert, make, new_database, ok, pair_id, snapshot, use_backend,
                        write_conf)
 
@@ -124,7 +124,7 @@ def test_generate_on_one_backend_deploy_to_another(project, dev_and_production, 
         assert applied.returncode == 0 and "Traceback" not in applied.stderr, applied.stderr
         ok(production(project, conf, "db", "check"))
         schema = snapshot(prod_url)[0]
-        from myapp.migrate_tools.reset import empty_database
+        from flask_safemigrate.migrate_tools.reset import empty_database
         empty_database(reference_url)
         assert schema == models_schema(project, reference_url), message
         return schema

@@ -175,7 +175,7 @@ def _rename_questions(database_url, added_nullable):
     from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine
     from sqlalchemy.pool import NullPool
 
-    from myapp.migrate_tools import renames
+    from flask_safemigrate.migrate_tools import renames
 
     engine = create_engine(database_url, poolclass=NullPool)
     asked = {}

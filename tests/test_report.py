@@ -5,7 +5,7 @@ from sqlalchemy import (CheckConstraint, Column, Enum, ForeignKey, Index, Intege
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import DefaultClause
 
-from myapp.migrate_tools.report import describe_difference, describe_differences
+from flask_safemigrate.migrate_tools.report import describe_difference, describe_differences
 
 metadata = MetaData()
 user = Table("user", metadata, Column("id", Integer, primary_key=True))

@@ -236,7 +236,7 @@ def hold_migration_lock(url, tmp_path):
         return handle.close
     connection = engine.connect()
     if engine.dialect.name == "postgresql":
-        from myapp.migrate_tools.locks import POSTGRES_KEY
+        from flask_safemigrate.migrate_tools.locks import POSTGRES_KEY
 
         connection.exec_driver_sql(f"SELECT pg_advisory_lock({POSTGRES_KEY})")
     else:

@@ -10,8 +10,8 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
-from myapp.migrate_tools.databases import create_database, drop_database, list_databases
-from myapp.migrate_tools.scratch import STALE_AFTER, scratch_database, scratch_name
+from flask_safemigrate.migrate_tools.databases import create_database, drop_database, list_databases
+from flask_safemigrate.migrate_tools.scratch import STALE_AFTER, scratch_database, scratch_name
 
 from .conftest import ROOT, add_migration, manage, new_database, query, server_url, write_conf
 

@@ -3,10 +3,10 @@ checksums that see every byte, backups kept out of the code."""
 import pytest
 from sqlalchemy.engine import make_url
 
-from myapp.migrate_tools import journal
-from myapp.migrate_tools.checksum import file_checksum
-from myapp.migrate_tools.connection import migration_engine
-from myapp.migrate_tools.masking import masked
+from flask_safemigrate.migrate_tools import journal
+from flask_safemigrate.migrate_tools.checksum import file_checksum
+from flask_safemigrate.migrate_tools.connection import migration_engine
+from flask_safemigrate.migrate_tools.masking import masked
 
 from .conftest import ROOT, add_migration, manage, query, server_url, write_conf
 from .test_bad_input import assert_one_line_error
@@ -57,7 +57,7 @@ def test_no_command_prints_a_password_from_the_query_string(tmp_path, backend):
 def test_database_errors_mask_query_passwords():
     from sqlalchemy.exc import OperationalError
 
-    from myapp.migrate_tools.errors import explain
+    from flask_safemigrate.migrate_tools.errors import explain
 
     error = OperationalError("SELECT 1", {}, Exception("something odd"))
     line = explain(error, "mysql+pymysql://bob@db/shop?passwd=q-s3cret&ssl_key_password=k-s3cret")

@@ -1,21 +1,4 @@
-"""Alembic's environment: migrate_tools runs the migrations on a connection of its own."""
-import logging.config
+"""Alembic's environment: Flask-SafeMigrate runs the migrations on a connection of its own."""
+from flask_safemigrate.env import run
 
-from alembic import context
-from flask import current_app
-
-from myapp.migrate_tools.runner import run_migrations
-
-if context.config.config_file_name:
-    logging.config.fileConfig(context.config.config_file_name, disable_existing_loggers=False)
-
-migrate = current_app.extensions["migrate"]
-config = current_app.config
-run_migrations(
-    context,
-    url=config["SQLALCHEMY_DATABASE_URI"],
-    target_metadata=migrate.db.metadata,
-    configure_args=migrate.configure_args,
-    lock_timeout=config["MIGRATION_LOCK_TIMEOUT"],
-    wait_timeout=config["MIGRATION_WAIT_TIMEOUT"],
-)
+run()

@@ -6,7 +6,7 @@ Create Date: ${create_date}
 
 Review before you commit: autogenerate cannot see every change (README, "What autogenerate
 cannot see"), and `bin/manage.py db lint` flags operations that lose data or lock busy tables.
-Safe patterns, as short as the unsafe ones (myapp/migrate_tools/safe.py):
+Safe patterns, as short as the unsafe ones (flask_safemigrate.migrate_tools.safe):
     safe.create_index(name, table, columns)            # CONCURRENTLY on PostgreSQL
     safe.add_not_null_column(table, column, backfill)  # nullable, backfill, then NOT NULL
     safe.add_foreign_key(name, source, referent, local_cols, remote_cols)  # NOT VALID, VALIDATE
@@ -14,7 +14,7 @@ Safe patterns, as short as the unsafe ones (myapp/migrate_tools/safe.py):
 from alembic import op
 import sqlalchemy as sa
 
-from myapp.migrate_tools import safe  # noqa: F401
+from flask_safemigrate.migrate_tools import safe  # noqa: F401
 ${imports if imports else ""}
 
 # revision identifiers, used by Alembic.

@@ -1,6 +1,6 @@
 """Safe patterns for migrations, as short as the unsafe ones, on every backend.
 
-    from myapp.migrate_tools import safe
+    from flask_safemigrate.migrate_tools import safe
 
     safe.create_index("ix_user_email", "user", ["email"])
     safe.add_not_null_column("user", sa.Column("plan", sa.String(20)), backfill="'free'")

@@ -3,12 +3,22 @@ import datetime
 import decimal
 
 from sqlalchemy import MetaData, func, inspect, select, types
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.ddl import sort_tables_and_constraints
 
-from myapp.migrate_tools.compare import normalize
-from myapp.migrate_tools.journal import TABLE as JOURNAL
+from ..migrate_tools.compare import normalize
+from ..migrate_tools.errors import first_line
+from ..migrate_tools.journal import TABLE as JOURNAL
 
 BOOKKEEPING = {"alembic_version", JOURNAL}  # the migration tools' own tables
+
+
+class FillError(Exception):
+    """The database refused the rows made for a table (a CHECK constraint, a trigger...)."""
+
+    def __init__(self, table, error):
+        super().__init__(f"table {table}: {first_line(getattr(error, 'orig', error))}")
+        self.table = table
 
 
 def schema(connection):
@@ -121,7 +131,10 @@ def fill(connection, count=2, choices=None):
                 given = choices.get((table.name, column.name))
                 values[column.name] = given[n % len(given)] if given else \
                     _value(column.type, f"{table.name}.{column.name}", n)
-            connection.execute(table.insert().values(**values))
+            try:
+                connection.execute(table.insert().values(**values))
+            except DBAPIError as e:
+                raise FillError(table.name, e) from e
 
 
 def _value(type_, label, n):

@@ -1,4 +1,4 @@
-"""bin/manage.py's FlaskGroup: failures become one-line errors, never tracebacks."""
+"""An app's bin/manage.py: a FlaskGroup whose failures become one-line errors, never tracebacks."""
 import os
 import sys
 import traceback
@@ -9,7 +9,6 @@ from alembic.util import CommandError
 from flask.cli import FlaskGroup, ScriptInfo
 from sqlalchemy.exc import DBAPIError
 
-from . import create_app
 from .config import shown
 from .migrate_tools.errors import ToolkitError, explain, first_line, named
 
@@ -43,7 +42,7 @@ def _where(exc):
 
 
 class ManageGroup(FlaskGroup):
-    """Flask's CLI over create_app, with one-line errors (MYAPP_TRACEBACK=1 shows tracebacks)."""
+    """Flask's CLI over create_app, with one-line errors (SAFEMIGRATE_TRACEBACK=1 shows tracebacks)."""
 
     def list_commands(self, ctx):
         # Flask prints a traceback when the app cannot load; here it is one line.
@@ -64,7 +63,7 @@ class ManageGroup(FlaskGroup):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(1)
         except Exception as e:
-            if os.environ.get("MYAPP_TRACEBACK"):
+            if os.environ.get("SAFEMIGRATE_TRACEBACK"):
                 raise
             app = ctx.ensure_object(ScriptInfo)._loaded_app
             raise click.ClickException(error_message(e, app)) from None
@@ -80,7 +79,9 @@ def _close_connections(app):
                 engine.dispose()
 
 
-# set_debug_flag=False: the config's DEBUG decides, not FLASK_DEBUG (FlaskGroup would set
-# app.debug from it, so DEBUG = True in dev.conf had no effect on `make server`).
-cli = ManageGroup(create_app=create_app, set_debug_flag=False,
-                  help="myapp's commands; `db help` lists the db commands.")
+def manage_group(create_app, name):
+    """The command line of the app `name` made by `create_app`: bin/manage.py calls it."""
+    # set_debug_flag=False: the config's DEBUG decides, not FLASK_DEBUG (FlaskGroup would set
+    # app.debug from it, so DEBUG = True in dev.conf had no effect on `make server`).
+    return ManageGroup(create_app=create_app, set_debug_flag=False,
+                       help=f"{name}'s commands; `db help` lists the db commands.")

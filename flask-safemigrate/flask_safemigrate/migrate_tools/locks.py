@@ -75,7 +75,7 @@ def _postgresql(connection, database, wait_timeout, on_wait):
 
 @contextlib.contextmanager
 def _mysql(connection, database, wait_timeout, on_wait):
-    name = f"myapp-migrate:{database}"[:64]
+    name = f"safemigrate:{database}"[:64]
 
     def get_lock(seconds):
         got = connection.exec_driver_sql("SELECT GET_LOCK(%s, %s)", (name, seconds)).scalar()

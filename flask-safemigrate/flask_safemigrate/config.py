@@ -10,11 +10,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from .migrate_tools.errors import ToolkitError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CONF_DIR = PROJECT_ROOT / "etc" / "conf"
-
 DEFAULTS = {
-    "APP_NAME": "myapp",
     "PORT": 5000,
     # Only configs marked disposable may be reset (`db reset`) or downgraded without --yes.
     "ALLOW_DB_RESET": False,
@@ -44,15 +40,20 @@ def from_env(name, example):
     return value
 
 
-def resolve(settings=None):
+def conf_dir(app):
+    """The project's etc/conf folder: beside the app's package (<project>/<package>/)."""
+    return Path(app.root_path).resolve().parent / "etc" / "conf"
+
+
+def resolve(settings, confs_in):
     """Return the absolute path of the config file: `settings`, or else $SETTINGS."""
     settings = settings or os.environ.get("SETTINGS")
     if not settings:
-        confs = ", ".join(shown(p) for p in sorted(CONF_DIR.glob("*.conf")))
+        confs = ", ".join(shown(p) for p in sorted(confs_in.glob("*.conf")))
         raise ConfigError(
             "SETTINGS is not set: name a config file, e.g. "
-            f"SETTINGS={shown(CONF_DIR / 'dev.conf')} bin/manage.py db upgrade"
-            f" (configs: {confs or 'none in ' + str(CONF_DIR)})"
+            f"SETTINGS={shown(confs_in / 'dev.conf')} bin/manage.py db upgrade"
+            f" (configs: {confs or 'none in ' + str(confs_in)})"
         )
     # Relative to the current directory, as a shell user expects (not to the package).
     path = Path(settings).expanduser().absolute()
@@ -85,8 +86,9 @@ def read(path):
 
 def load(app, settings=None, overrides=None):
     """Load defaults, then the SETTINGS file, then `overrides` into app.config."""
-    path = resolve(settings)
-    values = {**DEFAULTS, **read(path), **(overrides or {})}
+    confs = conf_dir(app)
+    path = resolve(settings, confs)
+    values = {"APP_NAME": app.name, **DEFAULTS, **read(path), **(overrides or {})}
     values["SQLALCHEMY_DATABASE_URI"] = database_url(values.get("SQLALCHEMY_DATABASE_URI"), path)
     if values["MIGRATION_BACKUP_DIR"]:
         values["MIGRATION_BACKUP_DIR"] = str(path.parent / Path(values["MIGRATION_BACKUP_DIR"]).expanduser())
@@ -96,7 +98,7 @@ def load(app, settings=None, overrides=None):
         if not isinstance(values[key], (int, float)) or values[key] < 0:
             raise ConfigError(f"{path}: {key} must be a number of seconds, not {values[key]!r}")
     if not values["ALLOW_DB_RESET"]:  # production: the disposable dev and testing confs may be weak
-        problem = secret_key_problem(values.get("SECRET_KEY"))
+        problem = secret_key_problem(values.get("SECRET_KEY"), confs)
         if problem:
             raise ConfigError(f"{path}: SECRET_KEY {problem}; make a good one with"
                               f" {MAKE_SECRET_KEY} (production.conf reads it from $SECRET_KEY)")
@@ -108,14 +110,14 @@ MAKE_SECRET_KEY = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
 SECRET_KEY_BYTES = 32
 
 
-def secret_key_problem(key):
+def secret_key_problem(key, confs):
     """Why `key` may not sign a production app's sessions, or None when it may."""
     if not key:
         return "is not set"
     raw = key.encode() if isinstance(key, str) else key
     if not isinstance(raw, bytes):
         return f"must be a string, not {type(key).__name__}"
-    if raw in shipped_secret_keys():
+    if raw in shipped_secret_keys(confs):
         return "is the public key of a conf shipped in etc/conf"
     # Length alone lets "a" * 32 through: a key of few distinct characters is no key either.
     if len(raw) < SECRET_KEY_BYTES or len(set(raw)) < 8:
@@ -123,10 +125,10 @@ def secret_key_problem(key):
     return None
 
 
-def shipped_secret_keys():
+def shipped_secret_keys(confs):
     """The SECRET_KEY literals of the confs in etc/conf: committed, so public."""
     keys = set()
-    for conf in CONF_DIR.glob("*.conf"):
+    for conf in confs.glob("*.conf"):
         try:
             tree = ast.parse(conf.read_text())
         except (OSError, SyntaxError, UnicodeDecodeError):

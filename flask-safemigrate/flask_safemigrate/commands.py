@@ -15,7 +15,6 @@ from flask_migrate import cli as migrate_cli
 from sqlalchemy.engine import make_url
 
 from .config import shown
-from .extensions import db
 from .migrate_tools import history, journal, opcalls, plan
 from .migrate_tools.masking import masked
 from .migrating import (alembic_config, ask_of_next_run, check_history, drift, lint_findings,
@@ -282,7 +281,7 @@ def db_journal(limit):
         history.check_journal(connection)
         rows = journal.entries(connection, limit)
     if not rows:
-        click.echo("The journal is empty: no migration has run on this database through myapp.")
+        click.echo("The journal is empty: no migration has run on this database through Flask-SafeMigrate.")
     for r in rows:
         took = f"{r['duration_ms']} ms" if r["duration_ms"] is not None else "-"
         click.echo(f"{r['started_at']:%Y-%m-%d %H:%M:%S}  {r['direction']:<9} {r['revision']:<12}  "
@@ -377,15 +376,14 @@ def db_status():
 
 
 def _add_starter_data():
-    from .models import add_starter_data
-
-    click.echo(f"starter data: {add_starter_data(db.session)}")
+    session = current_app.extensions["migrate"].db.session
+    click.echo(f"starter data: {current_app.extensions['safemigrate'].add_starter_data(session)}")
 
 
 @click.command("seed")
 @with_appcontext
 def seed_command():
-    """Add the starter data (models/starter.py) to the database."""
+    """Add the starter data (the app's starter_data function) to the database."""
     _add_starter_data()
 
 

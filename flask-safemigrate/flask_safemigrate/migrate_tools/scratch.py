@@ -40,7 +40,7 @@ def scratch_database(url, scratch_url=None):
     with stop_raises() as stopper:
         try:
             if target.get_backend_name() == "sqlite":
-                folder = tempfile.TemporaryDirectory(prefix="myapp-scratch-")
+                folder = tempfile.TemporaryDirectory(prefix="safemigrate-scratch-")
                 try:
                     yield target.set(database=str(Path(folder.name) / "scratch.db")).render_as_string(
                         hide_password=False)
