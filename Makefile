@@ -57,14 +57,17 @@ server: $(STAMP) ## serve the app on the dev database (PORT from the config)
 shell: $(STAMP) ## a Python shell with app, db and the models loaded
 	@$(DEV) $(MANAGE) shell
 
-test: $(STAMP) ## run the test suite (ARGS="-k name" to pick tests)
-	@cd $(ROOT) && $(TESTING) $(PY) -m pytest $(ARGS)
+test: $(STAMP) ## run both suites, myapp's (tests/) and the toolkit's (flask-safemigrate/tests/) (ARGS="-k name")
+	@cd $(ROOT) && status=0; \
+	echo "== myapp: tests/"; $(TESTING) $(PY) -m pytest tests $(ARGS) || status=1; \
+	echo "== Flask-SafeMigrate: flask-safemigrate/tests/"; \
+	(cd $(TOOLKIT) && $(PY) -m pytest tests $(ARGS)) || status=1; exit $$status
 
 fuzz: $(STAMP) ## random model histories through newmigration, each pair of backends (EXAMPLES=200, PAIRS="sqlite-to-mysql ...", SEED=n)
-	@cd $(ROOT) && seed=$${SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')} && \
+	@cd $(TOOLKIT) && seed=$${SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')} && \
 	echo "fuzz: $(or $(EXAMPLES),200) examples per pair of backends ($(or $(PAIRS),all 9 pairs)), seed $$seed (rerun it: make fuzz SEED=$$seed)" && \
 	FUZZ_EXAMPLES=$(or $(EXAMPLES),200) FUZZ_CROSS_EXAMPLES=$(or $(EXAMPLES),200) FUZZ_PAIRS='$(PAIRS)' \
-		$(TESTING) $(PY) -m pytest tests/fuzz --hypothesis-seed=$$seed --hypothesis-show-statistics $(ARGS)
+		$(PY) -m pytest tests/fuzz --hypothesis-seed=$$seed --hypothesis-show-statistics $(ARGS)
 
 scaffold: ## start a new project from this one: NAME=blog DEST=../blog [BARE=1]
 	@test -n "$(NAME)" -a -n "$(DEST)" || { echo 'usage: make scaffold NAME=blog DEST=../blog [BARE=1]' >&2; exit 2; }

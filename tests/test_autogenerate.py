@@ -50,7 +50,6 @@ def generate_and_apply(project, env, message, *expected):
     return out
 
 
-@pytest.mark.example_domain
 def test_types_defaults_constraints_and_enums(project, database_url, backend):
     env = {"DEV_DATABASE_URL": database_url}
     ok(make(project, "db", env=env))

@@ -65,7 +65,6 @@ def test_unknown_revision(tmp_path, database_url):
     assert_one_line_error(result, "Can't locate revision identified by 'abc123'")
 
 
-@pytest.mark.example_domain
 def test_multiple_heads_are_named_with_the_merge_that_joins_them(tmp_path, database_url, migrations_copy):
     conf = write_conf(tmp_path / "a.conf", database_url)
     directory = ScriptDirectory(str(migrations_copy))
@@ -195,7 +194,6 @@ def test_a_failure_building_the_scratch_database_names_the_migration(tmp_path, d
      "NameError: name 'undefined_name' is not defined"),
     ("def upgrade(:\n    pass\n", "SyntaxError: "),
 ])
-@pytest.mark.example_domain
 def test_broken_migration_file_names_file_and_line(tmp_path, database_url, migrations_copy,
                                                     body, fragment):
     conf = write_conf(tmp_path / "a.conf", database_url)

@@ -29,7 +29,6 @@ def conf(tmp_path, database_url):
     return write_conf(tmp_path / "app.conf", database_url)
 
 
-@pytest.mark.example_domain
 def test_reset_builds_from_migrations_with_starter_data(cli_runner, conf, database_url):
     for _ in range(2):  # running it twice works
         result = run(cli_runner, conf, "db", "reset")
@@ -60,7 +59,6 @@ def test_reset_refuses_a_config_that_is_not_disposable(cli_runner, tmp_path, dat
     assert snapshot(database_url) == before  # nothing touched
 
 
-@pytest.mark.example_domain
 def test_downgrade_needs_yes_on_a_config_that_is_not_disposable(cli_runner, tmp_path, database_url):
     assert run(cli_runner, write_conf(tmp_path / "ok.conf", database_url), "db", "upgrade").exit_code == 0
     prod = write_conf(tmp_path / "prod.conf", database_url, disposable=False)
@@ -153,7 +151,6 @@ def test_newmigration_without_changes_writes_nothing(cli_runner, conf, migration
     assert sorted(p.name for p in (migrations_copy / "versions").glob("*.py")) == before
 
 
-@pytest.mark.example_domain
 def test_newmigration_leaves_the_target_database_alone(cli_runner, conf, migrations_copy, database_url):
     assert run(cli_runner, conf, "db", "reset").exit_code == 0
     assert run(cli_runner, conf, "db", "downgrade").exit_code == 0  # behind, with rows
@@ -181,7 +178,6 @@ def test_app_commands_are_listed():
         assert f"  {name}" in result.stdout, name
 
 
-@pytest.mark.example_domain
 def test_shell_preloads_app_db_and_models(app):
     with app.app_context():
         context = app.make_shell_context()
@@ -189,7 +185,6 @@ def test_shell_preloads_app_db_and_models(app):
     assert {"db", "User", "Role"} <= set(context)
 
 
-@pytest.mark.example_domain
 @pytest.mark.parametrize("debug", [True, False])
 def test_runserver_serves_on_the_configured_port_in_the_configs_debug_mode(tmp_path, sqlite_url, debug):
     """The config's DEBUG rules (not FLASK_DEBUG): with it, pending migrations get their page."""
@@ -223,7 +218,6 @@ def test_runserver_serves_on_the_configured_port_in_the_configs_debug_mode(tmp_p
         server.wait(timeout=10)
 
 
-@pytest.mark.example_domain
 @pytest.mark.parametrize("answer, reverted", [("y", True), ("n", False)])
 def test_downgrade_asks_in_a_terminal(tmp_path, sqlite_url, answer, reverted):
     """A non-disposable config in a real terminal: the plan, then a question."""
@@ -248,7 +242,6 @@ def test_downgrade_asks_in_a_terminal(tmp_path, sqlite_url, answer, reverted):
     assert (now != [(head,)]) is reverted and run.returncode == (0 if reverted else 1)
 
 
-@pytest.mark.example_domain
 def test_db_status_exit_codes(cli_runner, conf, database_url):
     first = ScriptDirectory(str(MIGRATIONS_DIR)).get_base()
     empty = run(cli_runner, conf, "db", "status")
@@ -293,7 +286,6 @@ def _assert_readable(output):
         assert repr_ not in output, repr_
 
 
-@pytest.mark.example_domain
 def test_check_and_status_print_each_difference_as_a_line(cli_runner, conf, migrations_copy):
     add_migration(migrations_copy, "drift", DRIFT)
     assert run(cli_runner, conf, "db", "-d", str(migrations_copy), "upgrade").exit_code == 0

@@ -122,7 +122,6 @@ def test_empty_or_missing_downgrade(tmp_path, migrations_copy):
     assert result.exit_code == 1 and _rules(result.stdout) == ["empty-downgrade"]
 
 
-@pytest.mark.example_domain
 def test_the_drop_of_a_mapped_column_breaks_the_running_release(tmp_path, migrations_copy):
     result = lint(tmp_path, migrations_copy, "sqlite", B + 'batch_op.drop_column("email")', "d0000001")
     assert sorted(_rules(result.stdout)) == ["breaks-running-release", "drop-column"]
@@ -142,7 +141,6 @@ def downgrade():
 '''
 
 
-@pytest.mark.example_domain
 def test_safe_helpers_work_on_every_backend_and_lint_clean(tmp_path, database_url, migrations_copy):
     conf = write_conf(tmp_path / "h.conf", database_url)
     assert manage("db", "-d", str(migrations_copy), "reset", settings=conf).returncode == 0
@@ -275,7 +273,6 @@ def downgrade():
 '''
 
 
-@pytest.mark.example_domain
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_the_postgresql_patterns_lint_recommends_run_and_lint_clean(tmp_path, database_url, migrations_copy):
     conf = write_conf(tmp_path / "pg.conf", database_url)

@@ -86,7 +86,6 @@ def gated(tmp_path, database_url, migrations_copy):
         run.communicate(timeout=120)
 
 
-@pytest.mark.example_domain
 def test_a_second_upgrade_waits_for_the_lock_on_a_non_disposable_config(gated, tmp_path, database_url):
     """Point 2 (and the SQLite lock file taken shared, or not at all): the second run plans under
     the lock, so it waits for it and times out with the MIGRATION_WAIT_TIMEOUT message, not with
@@ -104,7 +103,6 @@ def test_a_second_upgrade_waits_for_the_lock_on_a_non_disposable_config(gated, t
     assert query(database_url, "SELECT COUNT(*) FROM role WHERE name = 'Gated'") == [(1,)]
 
 
-@pytest.mark.example_domain
 def test_the_downgrade_guard_lists_what_it_reverts_when_an_upgrade_ran_meanwhile(
         gated, tmp_path, database_url):
     """Point 3 (and an explicit downgrade revision ignored when planning): the guard plans under
@@ -191,7 +189,6 @@ def mysql_processes(url, like):
                       f" WHERE INFO LIKE '{like}%%'")[0][0]
 
 
-@pytest.mark.example_domain
 def test_mariadb_killed_before_its_version_update_is_refused_next_time(request, tmp_path, migrations_copy):
     """Point 1: the journal says ok only with alembic_version. Held alembic_version, killed while
     its UPDATE waits: the DDL stands, the version is the old one, and the next upgrade refuses
@@ -227,7 +224,6 @@ def test_mariadb_killed_before_its_version_update_is_refused_next_time(request, 
         cleanup()
 
 
-@pytest.mark.example_domain
 def test_mariadb_lock_wait_timeout_on_the_first_statement_applies_nothing_and_blocks_nothing(
         request, tmp_path, migrations_copy):
     """Point 6: a migration that timed out waiting for its first statement's lock applied

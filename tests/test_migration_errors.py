@@ -53,7 +53,6 @@ def failing_upgrade(db, body, statement, cwd=None):
     (MISSING_TABLE_IN_A_BATCH, "with",
      "no_such_table: batch_op.add_column(sa.Column('plan', sa.String(20)))"),
 ], ids=["op", "batch"])
-@pytest.mark.example_domain
 def test_a_database_error_names_the_migration_line_and_statement(db, database_url, backend, tmp_path,
                                                                  body, start, statement):
     result, path, line = failing_upgrade(db, body, start, tmp_path)
@@ -63,7 +62,6 @@ def test_a_database_error_names_the_migration_line_and_statement(db, database_ur
                                   f" failed on {masked}: ", DRIVER_MESSAGES[backend])
 
 
-@pytest.mark.example_domain
 def test_an_error_with_no_message_is_named_and_journaled_as_it_was(db, database_url, backend):
     result, path, line = failing_upgrade(db, EMPTY_ASSERTION, "raise")
     assert_one_line_error(result, f"migration aaaa0001 ({path}:{line}: raise AssertionError()) failed:"
@@ -74,7 +72,6 @@ def test_an_error_with_no_message_is_named_and_journaled_as_it_was(db, database_
                                " WHERE revision = 'aaaa0001'") == [("upgrade", status, "AssertionError")]
 
 
-@pytest.mark.example_domain
 def test_a_python_error_in_a_migration_names_its_file_and_line(db):
     result, path, line = failing_upgrade(db, NAME_ERROR, "undefined_name")
     assert_one_line_error(result, f"migration aaaa0001 ({path}:{line}: undefined_name) failed:"

@@ -20,7 +20,6 @@ def alembic_config():
     return config
 
 
-@pytest.mark.example_domain
 class TestMigrations(MigrationSuite):
     """The toolkit's migration suite over the example domain's history."""
 
@@ -45,7 +44,6 @@ def run_sql_with_client(url, sql):
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.example_domain
 def test_offline_sql_builds_the_same_schema_as_online(app, backend, database_url, tmp_path):
     with app.app_context():
         command.upgrade(alembic_config(), "head")
@@ -81,7 +79,6 @@ def downgrade():
 '''
 
 
-@pytest.mark.example_domain
 def test_offline_sql_covers_batch_rebuilds_both_ways(backend, tmp_path, migrations_copy):
     """--sql up and down, batch table rebuilds included, run by the backend's own client."""
     add_migration(migrations_copy, "jjjj0001", BATCH)

@@ -99,7 +99,6 @@ def enum_values(url):
         engine.dispose()
 
 
-@pytest.mark.example_domain
 def test_generate_on_one_backend_deploy_to_another(project, dev_and_production, tmp_path):
     dev_url, prod_url = dev_and_production
     env = {"DEV_DATABASE_URL": dev_url}

@@ -18,7 +18,6 @@ class Note(db.Model):
 '''
 
 
-@pytest.mark.example_domain
 def test_column_rename_keeps_every_row(project, database_url):
     env = {"DEV_DATABASE_URL": database_url}
     ok(make(project, "db", env=env))
@@ -40,7 +39,6 @@ def test_column_rename_keeps_every_row(project, database_url):
     assert back == before
 
 
-@pytest.mark.example_domain
 def test_without_a_terminal_the_answer_is_no_with_a_hint(project, sqlite_url):
     env = {"DEV_DATABASE_URL": sqlite_url}
     ok(make(project, "db", env=env))
@@ -60,7 +58,6 @@ def _add_note(project, source, env):
     ok(make(project, "migrate", env=env))
 
 
-@pytest.mark.example_domain
 def test_table_rename_keeps_its_rows(project, database_url):
     env = {"DEV_DATABASE_URL": database_url}
     ok(make(project, "db", env=env))
@@ -78,7 +75,6 @@ def test_table_rename_keeps_its_rows(project, database_url):
     assert [r["body"] for r in snapshot(database_url)[1]["note"].values()] == ["keep me"]
 
 
-@pytest.mark.example_domain
 def test_in_a_terminal_newmigration_asks(project, sqlite_url):
     import os
     import pty
@@ -138,7 +134,6 @@ def _names(schema, table):
     return uniques, indexes, fks, set(t["checks"])
 
 
-@pytest.mark.example_domain
 def test_table_rename_renames_its_constraints_and_indexes(project, database_url):
     env = {"DEV_DATABASE_URL": database_url}
     ok(make(project, "db", env=env))

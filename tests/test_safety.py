@@ -11,6 +11,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
+from flask_safemigrate.migrate_tools.locks import mysql_lock_name
+
 from .conftest import ROOT, add_migration, manage, query, snapshot, write_conf
 
 
@@ -58,7 +60,6 @@ def journal_rows(url):
     return query(url, "SELECT revision, direction, status FROM migration_journal ORDER BY id")
 
 
-@pytest.mark.example_domain
 def test_a_failing_migration_changes_nothing_and_earlier_ones_stay(db, database_url, backend):
     migrations, conf = db
     add_migration(migrations, "aaaa0001", GOOD)
@@ -113,7 +114,6 @@ def downgrade():
 '''
 
 
-@pytest.mark.example_domain
 def test_two_upgrades_at_once_apply_each_migration_once(db, database_url):
     migrations, conf = db
     add_migration(migrations, "bbbb0001", SLOW)
@@ -144,7 +144,6 @@ def downgrade():
 '''
 
 
-@pytest.mark.example_domain
 def test_sigkill_mid_migration_then_the_rerun_succeeds(db, database_url, backend, tmp_path):
     migrations, conf = db
     add_migration(migrations, "cccc0001", HANG)
@@ -184,7 +183,6 @@ def downgrade():
 '''
 
 
-@pytest.mark.example_domain
 def test_an_edited_applied_migration_stops_upgrade_and_check(db, database_url):
     migrations, conf = db
     path = add_migration(migrations, "dddd0001", DATA)
@@ -241,7 +239,7 @@ def hold_migration_lock(url, tmp_path):
         connection.exec_driver_sql(f"SELECT pg_advisory_lock({POSTGRES_KEY})")
     else:
         database = url.rsplit("/", 1)[1]
-        connection.exec_driver_sql("SELECT GET_LOCK(%s, 5)", (f"myapp-migrate:{database}"[:64],))
+        connection.exec_driver_sql("SELECT GET_LOCK(%s, 5)", (mysql_lock_name(database),))
     return lambda: (connection.close(), engine.dispose())
 
 
@@ -311,7 +309,6 @@ def test_a_busy_table_makes_the_migration_fail_fast(server, tmp_path, migrations
         cleanup()
 
 
-@pytest.mark.example_domain
 def test_db_journal_lists_runs_newest_first(db, database_url):
     migrations, conf = db
     reset_head = ScriptDirectory(str(migrations)).get_current_head()
@@ -340,7 +337,6 @@ def test_dry_run_prints_timed_statements_and_changes_nothing(db, database_url, b
     assert snapshot(database_url) == before
 
 
-@pytest.mark.example_domain
 def test_sqlite_backup_before_migrating_a_non_disposable_database(tmp_path, sqlite_url, migrations_copy):
     backups = tmp_path / "backups"
     extra = f"MIGRATION_BACKUP_DIR = {str(backups)!r}\n"
@@ -373,7 +369,6 @@ def downgrade():
 '''
 
 
-@pytest.mark.example_domain
 def test_sqlite_migration_that_leaves_a_dangling_foreign_key_is_rolled_back(tmp_path, sqlite_url,
                                                                             migrations_copy):
     conf = write_conf(tmp_path / "fk.conf", sqlite_url)

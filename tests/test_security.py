@@ -163,7 +163,6 @@ def downgrade():
 '''
 
 
-@pytest.mark.example_domain
 @pytest.mark.parametrize("setting, folder", [(None, "data"), ("copies", "etc/copies"),
                                              ("{tmp}/elsewhere", "elsewhere")])
 def test_backups_go_beside_the_database_never_into_the_code(tmp_path, migrations_copy, setting, folder):

@@ -20,13 +20,11 @@ def upgrade(app, revision):
         command.upgrade(config, revision)
 
 
-@pytest.mark.example_domain
 def test_healthz_on_an_empty_database(app):
     body = app.test_client().get("/healthz").get_json()
     assert body == {"status": "pending", "revision": None, "head": HEAD, "pending": ALL}
 
 
-@pytest.mark.example_domain
 def test_healthz_partway_and_at_head(app):
     upgrade(app, ALL[0])
     body = app.test_client().get("/healthz").get_json()
@@ -44,7 +42,6 @@ def test_healthz_when_the_database_is_unreachable():
     assert response.get_json()["status"] == "error"
 
 
-@pytest.mark.example_domain
 def test_index_shows_name_revision_and_pending(app):
     page = app.test_client().get("/").get_data(as_text=True)
     assert "<h1>myapp</h1>" in page

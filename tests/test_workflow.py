@@ -14,7 +14,6 @@ def test_make_help_lists_the_targets(project):
         assert re.search(rf"^  make {target} +\S", out, re.M), target
 
 
-@pytest.mark.example_domain
 def test_edit_model_newmigration_migrate_check_downgrade_upgrade(project, database_url):
     """On each backend, as the dev database (DEV_DATABASE_URL), with rows kept throughout."""
     versions = project / "myapp" / "migrations" / "versions"
@@ -95,7 +94,6 @@ def test_edit_model_newmigration_migrate_check_downgrade_upgrade(project, databa
     assert len(list(versions.glob("*.py"))) == len(before) + 1
 
 
-@pytest.mark.example_domain
 def test_newmigration_passes_msg_through_untouched(project, tmp_path):
     """make expands nothing in MSG and the shell sees it as one word; the file's docstring keeps it."""
     versions = project / "myapp" / "migrations" / "versions"
@@ -126,7 +124,6 @@ def test_newmigration_without_msg_says_how(project):
     assert 'usage: make newmigration MSG="add login tracking"' in result.stderr
 
 
-@pytest.mark.example_domain
 def test_a_mistake_in_a_model_is_one_line_naming_file_and_line(project):
     ok(make(project, "db"))
     edit(project / "myapp/models/role.py", "class Role(db.Model):", "class Role(db.Model:")
@@ -137,7 +134,6 @@ def test_a_mistake_in_a_model_is_one_line_naming_file_and_line(project):
     assert f"Error: myapp/models/role.py:{line}: SyntaxError: " in result.stderr
 
 
-@pytest.mark.example_domain
 def test_make_status_shows_model_drift_and_pending_lint_findings(project):
     ok(make(project, "db"))
     assert "models: match the migrations" in ok(make(project, "status"))

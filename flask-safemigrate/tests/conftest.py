@@ -1,8 +1,13 @@
-"""The toolkit's own tests: apps rendered from its project template, tried as a user would."""
+"""The toolkit's own tests: apps rendered from its project template, tried as a user would.
+
+Tests that need an app get `sampleapp`: the template rendered once for this run (no models,
+no migrations), as `flask-safemigrate scaffold sampleapp DEST --bare` writes it."""
+import atexit
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,10 +15,39 @@ import pytest
 # The plugin and the migration suite's asserts explain themselves (pytest rewrites them).
 pytest.register_assert_rewrite("flask_safemigrate.testing")
 
+from flask_safemigrate.scaffold import render  # noqa: E402
+from flask_safemigrate.testing.plugin import (  # noqa: E402,F401  (the tests import them from here)
+    BACKENDS, PAIRS, SERVERS, add_migration, insert, new_database, pair_id, query, run_manage, server_url,
+    snapshot, use_backend, write_conf)
+
 pytest_plugins = ["flask_safemigrate.testing.plugin"]
 
 TOOLKIT = Path(__file__).resolve().parent.parent
 VENV = Path(sys.prefix)
+
+ROOT = Path(tempfile.mkdtemp(prefix="safemigrate-sampleapp-"))
+atexit.register(shutil.rmtree, ROOT, ignore_errors=True)
+render("sampleapp", ROOT)
+sys.path.insert(0, str(ROOT))
+CONF_DIR = ROOT / "etc" / "conf"
+TESTING_CONF = CONF_DIR / "testing.conf"
+MIGRATIONS_DIR = ROOT / "sampleapp" / "migrations"
+
+from sampleapp import create_app  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def app_factory():
+    return create_app
+
+
+def make_app(database_url, **overrides):
+    return create_app(TESTING_CONF, {"SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+
+
+def manage(*args, settings=None, cwd=None, env=None):
+    """Run the sample app's bin/manage.py in a subprocess, as a user would."""
+    return run_manage(ROOT, *args, settings=settings, cwd=cwd, env=env)
 
 
 def pytest_configure(config):

@@ -73,9 +73,14 @@ def _postgresql(connection, database, wait_timeout, on_wait):
         connection.commit()
 
 
+def mysql_lock_name(database):
+    """The MariaDB/MySQL named lock of migration runs on `database` (names are at most 64)."""
+    return f"safemigrate:{database}"[:64]
+
+
 @contextlib.contextmanager
 def _mysql(connection, database, wait_timeout, on_wait):
-    name = f"safemigrate:{database}"[:64]
+    name = mysql_lock_name(database)
 
     def get_lock(seconds):
         got = connection.exec_driver_sql("SELECT GET_LOCK(%s, %s)", (name, seconds)).scalar()

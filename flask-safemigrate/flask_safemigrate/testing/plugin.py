@@ -14,10 +14,13 @@ that a failure.
 import collections
 import os
 import secrets
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, Table, inspect
 
 from ..config import with_driver
@@ -28,7 +31,7 @@ from . import dbstate
 SERVERS = {"postgresql": "TEST_POSTGRESQL_URL", "mysql": "TEST_MYSQL_URL"}
 BACKENDS = ["sqlite", *SERVERS]
 # Every database this run creates starts with this, so parallel runs never collide.
-RUN_PREFIX = f"safemigrate_test_{os.getpid()}_{secrets.token_hex(3)}_"
+RUN_PREFIX = f"sm_test_{os.getpid()}_{secrets.token_hex(3)}_"  # short: a scratch name adds to it
 OUTCOMES = ("passed", "failed", "error", "skipped")
 
 
@@ -111,10 +114,50 @@ def app_factory():
                             " for flask_safemigrate's migration suite")
 
 
+def package_folder(factory):
+    """The folder of the app's package, the one that holds `factory`."""
+    return Path(sys.modules[factory.__module__].__file__).resolve().parent
+
+
 def testing_conf(factory):
     """The project's etc/conf/testing.conf, beside the package that holds `factory`."""
-    package = Path(sys.modules[factory.__module__].__file__).resolve().parent
-    return package.parent / "etc" / "conf" / "testing.conf"
+    return package_folder(factory).parent / "etc" / "conf" / "testing.conf"
+
+
+@pytest.fixture
+def migrations_copy(app_factory, tmp_path):
+    """A scratch copy of the app's migrations folder, for tests that add revisions."""
+    return Path(shutil.copytree(package_folder(app_factory) / "migrations", tmp_path / "migrations",
+                                ignore=shutil.ignore_patterns("__pycache__")))
+
+
+def add_migration(migrations, revision, body, down=None):
+    """Append a hand-written migration to a copy of the migrations; return its path."""
+    down = down or ScriptDirectory(str(migrations)).get_current_head()
+    path = migrations / "versions" / f"{revision}_test.py"
+    path.write_text(f'"""{revision}"""\nimport os\nimport time\n\nfrom alembic import op\n'
+                    f"import sqlalchemy as sa\n\nrevision = {revision!r}\ndown_revision = {down!r}\n\n\n"
+                    f"{body}\n")
+    return path
+
+
+def write_conf(path, database_url, disposable=True, extra=""):
+    """A config file pointing at `database_url`."""
+    path.write_text(f"SQLALCHEMY_DATABASE_URI = {database_url!r}\nSECRET_KEY = {secrets.token_hex(32)!r}\n"
+                    f"ALLOW_DB_RESET = {disposable}\n{extra}")
+    return path
+
+
+def run_manage(root, *args, settings=None, cwd=None, env=None):
+    """Run the project's bin/manage.py in a subprocess, as a user would (its package first on
+    the path, installed or not)."""
+    environ = {k: v for k, v in os.environ.items() if k != "SETTINGS"}
+    if settings is not None:
+        environ["SETTINGS"] = str(settings)
+    environ["PYTHONPATH"] = os.pathsep.join([str(root), *filter(None, [environ.get("PYTHONPATH")])])
+    environ.update(env or {})
+    return subprocess.run([sys.executable, str(root / "bin" / "manage.py"), *args],
+                          cwd=cwd or root, env=environ, capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture

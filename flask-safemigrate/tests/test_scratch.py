@@ -93,6 +93,7 @@ def test_a_stop_signal_drops_the_scratch_database(target, tmp_path, migrations_c
     add_migration(migrations_copy, "aaaa0001", BLOCKING)
     conf = write_conf(tmp_path / "a.conf", target)
     env = {k: v for k, v in os.environ.items() if k != "SETTINGS"}
+    env["PYTHONPATH"] = str(ROOT)  # the sample app's package
     run = subprocess.Popen([sys.executable, str(ROOT / "bin" / "manage.py"), "db", "-d", str(migrations_copy),
                             *command], env={**env, "SETTINGS": str(conf)}, cwd=ROOT,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -150,7 +151,7 @@ def test_a_later_run_drops_stale_scratch_databases_of_its_own_naming_only(target
 def test_without_create_database_rights_the_error_names_the_setting(server, target, tmp_path):
     """A login that may not create databases: one line naming SCRATCH_DATABASE_URL."""
     admin = server_url(server)
-    user = f"myapp_nocreate_{secrets.token_hex(3)}"
+    user = f"safemigrate_nocreate_{secrets.token_hex(3)}"
     if server == "postgresql":
         setup, teardown = [f"CREATE ROLE {user} LOGIN NOCREATEDB"], [f"DROP ROLE {user}"]
     else:

@@ -20,13 +20,12 @@ from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
 from flask_safemigrate import NAMING_CONVENTION, SafeMigrate, load_config
-from myapp.extensions import MIGRATIONS_DIR
+from flask_safemigrate.migrate_tools.connection import temporary_engine
 from flask_safemigrate.migrate_tools.reset import empty_database
 from flask_safemigrate.migrate_tools.scratch import scratch_database
-from flask_safemigrate.migrate_tools.connection import temporary_engine
-
 from flask_safemigrate.testing import dbstate
-from .conftest import TESTING_CONF, new_database
+
+from .conftest import MIGRATIONS_DIR, TESTING_CONF, new_database
 
 
 @dataclass(frozen=True)
