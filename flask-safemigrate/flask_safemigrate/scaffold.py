@@ -46,8 +46,6 @@ def check_name(name, example=None, project=None):
     own = example.name if example else None
     if name == own:
         raise ScaffoldError(f"NAME {name!r} is this project's own package name; choose another")
-    if own and own in name:
-        raise ScaffoldError(f"NAME {name!r} contains {own}, this project's package name; choose another")
     if name in sys.stdlib_module_names or name in sys.builtin_module_names or name == "test":
         raise ScaffoldError(f"NAME {name!r} would shadow the standard library module {name}")
     if name in RESERVED or (project and (project / name).exists()):
