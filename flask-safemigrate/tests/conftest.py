@@ -34,6 +34,7 @@ TESTING_CONF = CONF_DIR / "testing.conf"
 MIGRATIONS_DIR = ROOT / "sampleapp" / "migrations"
 
 from sampleapp import create_app  # noqa: E402
+from sampleapp.extensions import db  # noqa: E402,F401  (the tests import it from here)
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,6 @@
 """In development, pending migrations get a page of their own, with a button that applies them.
 
-The tests bring their own migration (a table `note`), so they hold with or without the example
-domain. The browser tests drive Debian's headless chromium through its chromium-driver.
+The tests bring their own migration (a table `note`) to the sample app. The browser tests drive Debian's headless chromium through its chromium-driver.
 """
 import os
 import re
@@ -13,9 +12,8 @@ import pytest
 from werkzeug.serving import make_server
 
 from flask_safemigrate import configured_migrate
-from myapp.extensions import db
 
-from .conftest import add_migration, make_app, query
+from .conftest import add_migration, db, make_app, query
 
 NOTE = """def upgrade():
     op.create_table('note', sa.Column('id', sa.Integer(), primary_key=True),
@@ -215,12 +213,12 @@ def test_the_button_at_every_name_of_this_machine(sqlite_url, app_on, host):
 
 
 def test_the_button_at_the_configured_server_name(sqlite_url, migrations):
-    app = make_app(sqlite_url, DEBUG=True, SERVER_NAME="myapp.test:5000")
+    app = make_app(sqlite_url, DEBUG=True, SERVER_NAME="sampleapp.test:5000")
     configured_migrate(migrations).init_app(app, db)
     client = app.test_client()
-    page = client.get("/", base_url="http://myapp.test:5000").get_data(as_text=True)
+    page = client.get("/", base_url="http://sampleapp.test:5000").get_data(as_text=True)
     response = submit(client, {"csrf_token": token(page), "next": "/"},
-                      headers={"Origin": "http://myapp.test:5000"}, base_url="http://myapp.test:5000")
+                      headers={"Origin": "http://sampleapp.test:5000"}, base_url="http://sampleapp.test:5000")
     assert response.status_code == 302 and versions(sqlite_url) == [("bbbb0001",)]
     with app.app_context():
         db.engine.dispose()
@@ -320,7 +318,7 @@ def test_in_the_browser_one_click_applies_them(backend, database_url, app_on, br
     WebDriverWait(browser, 30).until(lambda b: b.execute_script(
         "const h = document.querySelector('h1');"
         " return document.readyState === 'complete' && h !== null && h.textContent.trim();")
-        == "myapp")
+        == "sampleapp")
     assert browser.current_url == f"{base}/?from=browser"
     assert "up to date" in browser.find_element(By.TAG_NAME, "body").text
     assert versions(database_url) == [("bbbb0001",)]
@@ -332,7 +330,7 @@ def test_in_the_browser_never_outside_development(sqlite_url, app_on, browser, s
 
     base = serve(app_on(sqlite_url, debug=debug, disposable=disposable))
     browser.get(f"{base}/")
-    assert browser.find_element(By.TAG_NAME, "h1").text == "myapp"
+    assert browser.find_element(By.TAG_NAME, "h1").text == "sampleapp"
     assert browser.find_elements(By.ID, "apply") == []
     assert versions(sqlite_url) == []
 
