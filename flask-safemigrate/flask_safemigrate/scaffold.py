@@ -117,8 +117,13 @@ def toolkit_source():
 def build_wheel(source, into):
     """Build the toolkit's wheel from `source` into the folder `into`; its file name."""
     into.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                             "-w", str(into), str(source)], capture_output=True, text=True)
+    # Built from a clean copy: setuptools' build/ in the checkout keeps files long deleted.
+    with tempfile.TemporaryDirectory(prefix="safemigrate-wheel-") as folder:
+        clean = Path(folder) / "source"
+        shutil.copytree(source, clean, ignore=shutil.ignore_patterns(
+            "build", "dist", "*.egg-info", "__pycache__", "tests", ".pytest_cache", ".hypothesis"))
+        result = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                                 "-w", str(into), str(clean)], capture_output=True, text=True)
     if result.returncode != 0:
         raise ScaffoldError(f"cannot build the toolkit's wheel from {source}: "
                             f"{(result.stderr.strip().splitlines() or ['pip failed'])[-1]}")
