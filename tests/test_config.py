@@ -257,3 +257,14 @@ def test_masked_hides_the_password():
 ])
 def test_plain_server_urls_get_our_drivers(tmp_path, given, used):
     assert load(write_conf(tmp_path / "u.conf", given))["SQLALCHEMY_DATABASE_URI"] == used
+
+
+def test_a_production_conf_copied_before_the_library_move_still_loads(tmp_path, monkeypatch):
+    """/etc/production.conf copied from an earlier release imports from_env from myapp.config."""
+    old = tmp_path / "production.conf"
+    old.write_text((CONF_DIR / "production.conf").read_text().replace(
+        "from flask_safemigrate.config import from_env", "from myapp.config import from_env"))
+    assert "from myapp.config import from_env" in old.read_text()
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@db/prod")
+    monkeypatch.setenv("SECRET_KEY", GOOD_KEY)
+    assert load(old)["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db/prod"
