@@ -1,6 +1,7 @@
 """The migration journal: every migration applied or reverted, who ran it, and its checksum."""
 import datetime
 import getpass
+import re
 import socket
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, inspect, select
@@ -156,6 +157,19 @@ def repair(connection, revision):
 
 # How many of an interrupted migration's operations its message names.
 CALLS_SHOWN = 5
+# A failed row's error starts with where it failed: "after 3 statement(s), at line 12: ...".
+_WHERE = re.compile(r"after (\d+) statement\(s\), at line (\d+): ")
+
+
+def failure(error, statements=None):
+    """What the journal records of a failed migration: the original error, and for a migration
+    that may be half applied (`statements` ran) where it failed, so `interrupted_message` can
+    name the statement that failed and the ones that ran before it."""
+    line = getattr(error, "line", None)
+    cause = error.__cause__ if isinstance(error, Exception) and error.__cause__ else error
+    if statements is None or line is None:
+        return cause
+    return f"after {statements} statement(s), at line {line}: {error.statement}: {first_line(cause)}"
 
 
 def interrupted_message(row, script_directory, repair_command):
@@ -163,14 +177,23 @@ def interrupted_message(row, script_directory, repair_command):
     script = script_directory.get_revision(row["revision"])
     path = script.path if script else row["revision"]
     revision, direction = row["revision"], row["direction"]
-    how = f"failed ({row['error'][:200]})" if row["status"] == "failed" and row["error"] else \
-        "failed" if row["status"] == "failed" else "did not finish (the process died)"
-    calls = [c.text for c in opcalls.in_file(script.path, direction)] if script else []
-    steps = "; ".join(shortened(call) for call in calls[:CALLS_SHOWN]) + \
-        (f"; and {len(calls) - CALLS_SHOWN} more" if len(calls) > CALLS_SHOWN else "")
+    calls = opcalls.in_file(script.path, direction) if script else []
+    where = _WHERE.match(row["error"] or "") if row["status"] == "failed" else None
+    if where:  # it failed at a known line: the calls before it ran, those after it did not
+        count, line = int(where[1]), int(where[2])
+        how = f"failed at line {line} ({row['error'][where.end():][:300]}) after {count} statement(s) ran"
+        before = [c.text for c in calls if c.node.lineno < line]
+        steps = "; ".join(shortened(call) for call in before[-CALLS_SHOWN:])
+        ran = (f" (before it: {'...; ' if len(before) > CALLS_SHOWN else ''}{steps})" if steps else "")
+    else:  # it died, or failed outside the file: any of its calls may have run
+        how = f"failed ({row['error'][:200]})" if row["status"] == "failed" and row["error"] else \
+            "failed" if row["status"] == "failed" else "did not finish (the process died)"
+        steps = "; ".join(shortened(c.text) for c in calls[:CALLS_SHOWN]) + \
+            (f"; and {len(calls) - CALLS_SHOWN} more" if len(calls) > CALLS_SHOWN else "")
+        ran = f" (it runs: {steps})" if steps else ""
     return (f"the {direction} of {revision} ({path}) {how} on {row['started_at']:%Y-%m-%d %H:%M}"
             f" and MySQL/MariaDB cannot roll DDL back, so some of its statements may be applied"
-            + (f" (it runs: {steps})" if steps else "") + "."
+            + ran + "."
             f" Compare the schema with that migration's {direction}(), finish or undo it by hand"
             f" (and `db stamp` the right revision if needed), then run: {repair_command} {revision}")
 

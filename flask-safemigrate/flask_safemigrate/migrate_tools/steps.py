@@ -94,10 +94,10 @@ class JournaledRun:
         running, self.running = self.running, None
         if running is None:
             return
-        error = error.__cause__ if isinstance(error, Exception) and error.__cause__ else error
         # Statements ran without transactional DDL: some may be applied, the next run must wait
         # for `db repair`. None ran: nothing is applied, and the next run may simply retry.
         status = "failed" if running.row is not None and running.statements else "rolled_back"
+        error = journal.failure(error, running.statements if status == "failed" else None)
         # The database may be what failed: keep the original error (a row left 'running' then
         # blocks the next run, as after a crash).
         with contextlib.suppress(Exception):
