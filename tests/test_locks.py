@@ -117,9 +117,14 @@ def test_the_downgrade_guard_lists_what_it_reverts_when_an_upgrade_ran_meanwhile
                       extra="MIGRATION_BACKUPS = False\n")
     down = start(migrations, prod, "downgrade", "--yes", target or "base")
     read_until(down.stderr, "waiting for the migration lock")  # it waits, having listed nothing
+    held = 4  # seconds the upgrade keeps the lock after the downgrade began waiting
+    time.sleep(held)
     release()
     out, err = down.communicate(timeout=120)
     assert down.returncode == 0, err
+    # Each migration's time is its own: the wait for the lock is not in the first one's.
+    times = [int(line.rsplit("(", 1)[1].split()[0]) for line in out.splitlines() if line.startswith("  downgrade ")]
+    assert len(times) == 2 and all(ms < held * 1000 for ms in times), out
     guard = out.split("will revert, in this order:\n", 1)[1].split("  downgrade ", 1)[0]
     listed = [line.split()[0] for line in guard.splitlines() if not line.startswith("      ")]
     reverted = [line.split()[1] for line in out.splitlines() if line.startswith("  downgrade ")]
