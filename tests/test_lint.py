@@ -322,6 +322,19 @@ def test_a_type_lint_cannot_read_is_a_note_not_a_guess(tmp_path, migrations_copy
         assert "(note)" in result.stdout and "0 finding(s), 1 note(s) to check by hand" in result.stdout
 
 
+def test_an_apps_type_that_cannot_be_imported_is_a_note_not_a_guess(tmp_path, migrations_copy):
+    """A type from a module lint cannot import (not installed where lint runs) is not judged:
+    no rule fires on it, and a note says so, naming the migration."""
+    body = ('from nosuchapp.types import UTCDateTime\n    op.alter_column("user", "email",'
+            ' existing_type=sa.String(255), type_=UTCDateTime())')
+    for backend in ("sqlite", "postgresql", "mysql"):
+        revision = f"q000000{len(backend)}"
+        result = lint(tmp_path, migrations_copy, backend, body, revision)
+        assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+        assert _rules(result.stdout) == ["cannot-judge"], result.stdout
+        assert f"{revision}_test.py:" in result.stdout and "(note)" in result.stdout
+
+
 UTC_TYPES = '''"""The app's own column types, in a package lint knows nothing of."""
 import sqlalchemy as sa
 
