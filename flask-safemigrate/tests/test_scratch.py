@@ -86,7 +86,8 @@ def downgrade():
     (["newmigration", "-m", "x"], signal.SIGTERM),
     (["newmigration", "-m", "x"], signal.SIGHUP),
     (["status"], signal.SIGTERM),
-], ids=["newmigration-SIGTERM", "newmigration-SIGHUP", "status-SIGTERM"])
+    (["status"], signal.SIGHUP),
+], ids=["newmigration-SIGTERM", "newmigration-SIGHUP", "status-SIGTERM", "status-SIGHUP"])
 def test_a_stop_signal_drops_the_scratch_database(target, tmp_path, migrations_copy, command, signum):
     """What deploy tools send (SIGTERM) and a closed terminal (SIGHUP) killed the run and left the
     scratch database on the server."""
@@ -126,8 +127,10 @@ def test_signal_handlers_come_back_after_the_scratch_database(sqlite_url):
         signal.signal(signal.SIGHUP, previous[1])
 
 
-def test_a_later_run_drops_stale_scratch_databases_of_its_own_naming_only(target):
-    """A run killed with SIGKILL cannot clean up: the next one drops what it left over an hour ago."""
+@pytest.mark.parametrize("run", ["scratch_database", "db status"])
+def test_a_later_run_drops_stale_scratch_databases_of_its_own_naming_only(target, tmp_path, run):
+    """A run killed with SIGKILL cannot clean up: the next one drops what it left over an hour
+    ago (the scratch helper itself, and a real `db status` run that builds a scratch database)."""
     database = make_url(target).database
     admin = server_url(make_url(target).get_backend_name())
     now = time.time()
@@ -139,10 +142,16 @@ def test_a_later_run_drops_stale_scratch_databases_of_its_own_naming_only(target
     for name in (stale, recent, *others):
         create_database(admin, name)
     try:
-        with scratch_database(target) as scratch:
+        if run == "db status":
+            result = manage("db", "status", settings=write_conf(tmp_path / "a.conf", target))
+            assert "Traceback" not in result.stderr, result.stderr
             left = set(list_databases(admin, database))
-            assert stale not in left
-            assert {recent, *others, make_url(scratch).database} <= left
+            assert stale not in left and {recent, *others} <= left
+        else:
+            with scratch_database(target) as scratch:
+                left = set(list_databases(admin, database))
+                assert stale not in left
+                assert {recent, *others, make_url(scratch).database} <= left
     finally:
         for name in (stale, recent, *others):
             drop_database(admin, name)
