@@ -128,6 +128,10 @@ def test_a_failure_mid_way_then_the_rerun_resumes_and_does_no_row_twice(items, d
         assert BATCH <= done < ROWS and done % BATCH == 0  # whole batches, each committed
         [(_, status, rows_done, last_key)] = progress(database_url)
         assert (status, rows_done) == ("running", done)
+        shown = manage("db", "-d", str(migrations), "journal", settings=conf)
+        assert shown.returncode == 0, shown.stderr
+        assert f"backfill  item          {done:,} rows done, stopped after a committed batch," \
+               f" resumes after key {last_key}" in shown.stdout, shown.stdout
         if key == "integer":
             assert done == POISONED // BATCH * BATCH and json.loads(last_key) == [done]
     if backend == "mysql":  # MySQL's journal blocks a failed migration until it is repaired
@@ -142,6 +146,8 @@ def test_a_failure_mid_way_then_the_rerun_resumes_and_does_no_row_twice(items, d
     if done:
         assert f"backfill item: resuming after {done:,} rows done" in rerun.stderr
     assert [row[:3] for row in progress(database_url)] == [("item", "done", ROWS)]
+    shown = manage("db", "-d", str(migrations), "journal", settings=conf).stdout
+    assert f"backfill  item          {ROWS:,} rows done, done (last batch " in shown, shown
 
 
 @pytest.mark.parametrize("backend", ["postgresql", "mysql"], indirect=True)

@@ -15,7 +15,7 @@ from flask_migrate import cli as migrate_cli
 from sqlalchemy.engine import make_url
 
 from .config import shown
-from .migrate_tools import history, journal, opcalls, plan
+from .migrate_tools import backfill, history, journal, opcalls, plan
 from .migrate_tools.masking import masked
 from .migrating import (alembic_config, ask_of_next_run, check_history, drift, lint_findings,
                         migration_connection, planned, script_directory, status)
@@ -280,6 +280,7 @@ def db_journal(limit):
     with migration_connection() as connection:
         history.check_journal(connection)
         rows = journal.entries(connection, limit)
+        backfills = backfill.entries(connection, limit)
     if not rows:
         click.echo("The journal is empty: no migration has run on this database through Flask-SafeMigrate.")
     for r in rows:
@@ -287,6 +288,14 @@ def db_journal(limit):
         click.echo(f"{r['started_at']:%Y-%m-%d %H:%M:%S}  {r['direction']:<9} {r['revision']:<12}  "
                    f"{r['status']:<8} {took:>9}  {r['who']}  {(r['checksum'] or '')[:12]}"
                    + (f"  {r['error']}" if r["error"] else ""))
+    if backfills:
+        click.echo("backfills (safe.backfill), newest first:")
+    for b in backfills:
+        state = "done" if b["status"] == "done" else \
+            f"stopped after a committed batch, resumes after key {b['last_key']}"
+        click.echo(f"{b['started_at']:%Y-%m-%d %H:%M:%S}  backfill  {b['table_name']:<12}  "
+                   f"{b['rows_done']:,} rows done, {state} (last batch {b['updated_at']:%Y-%m-%d %H:%M:%S})"
+                   f"  {b['who']}")
 
 
 @db_group.command("accept")

@@ -158,6 +158,14 @@ class Backfill:
         return sa.true() if last is None else _after(self.key, last)
 
 
+def entries(connection, limit=None):
+    """Backfill records, newest first (none when no backfill ever ran here)."""
+    if not sa.inspect(connection).has_table(TABLE):
+        return []
+    query = sa.select(progress_table).order_by(progress_table.c.id.desc())
+    return connection.execute(query.limit(limit) if limit else query).mappings().all()
+
+
 def finish(connection, row_id):
     """Mark a backfill done, in the migration's transaction: if the migration fails after it,
     the row stays 'running' at its last key and the rerun finds nothing left to do."""
