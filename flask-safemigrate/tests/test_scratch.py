@@ -97,7 +97,10 @@ def test_a_stop_signal_drops_the_scratch_database(target, tmp_path, migrations_c
     env["PYTHONPATH"] = str(ROOT)  # the sample app's package
     run = subprocess.Popen([sys.executable, str(ROOT / "bin" / "manage.py"), "db", "-d", str(migrations_copy),
                             *command], env={**env, "SETTINGS": str(conf)}, cwd=ROOT,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           # as from a terminal, also when this suite runs under nohup (which
+                           # leaves SIGHUP ignored, and a run keeps an ignored SIGHUP ignored)
+                           preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL))
     try:
         wait_for(lambda: scratch_left(target))
         run.send_signal(signum)
