@@ -18,7 +18,7 @@ from sqlalchemy.exc import NoSuchTableError
 from sqlalchemy.sql import visitors
 
 from .errors import ToolkitError
-from .journal import now, who
+from .journal import newest_first, now, who
 
 TABLE = "migration_backfill"
 metadata = sa.MetaData()
@@ -160,10 +160,7 @@ class Backfill:
 
 def entries(connection, limit=None):
     """Backfill records, newest first (none when no backfill ever ran here)."""
-    if not sa.inspect(connection).has_table(TABLE):
-        return []
-    query = sa.select(progress_table).order_by(progress_table.c.id.desc())
-    return connection.execute(query.limit(limit) if limit else query).mappings().all()
+    return newest_first(connection, progress_table, limit)
 
 
 def finish(connection, row_id):

@@ -8,7 +8,7 @@ from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text,
 
 from . import opcalls
 from .checksum import file_checksum
-from .errors import ToolkitError, first_line, shortened
+from .errors import MigrationFailed, ToolkitError, first_line, shortened
 
 TABLE = "migration_journal"
 metadata = MetaData()
@@ -83,9 +83,15 @@ def finish(connection, row_id, status, started_at, error=None):
 
 def entries(connection, limit=None):
     """Journal rows, newest first."""
-    if not exists(connection):
+    return newest_first(connection, journal, limit)
+
+
+def newest_first(connection, table, limit=None):
+    """Rows of one of our tables with an `id` (the journal, backfill records), newest first;
+    none when the table does not exist yet."""
+    if not inspect(connection).has_table(table.name):
         return []
-    query = select(journal).order_by(journal.c.id.desc())
+    query = select(table).order_by(table.c.id.desc())
     return connection.execute(query.limit(limit) if limit else query).mappings().all()
 
 
@@ -165,11 +171,10 @@ def failure(error, statements=None):
     """What the journal records of a failed migration: the original error, and for a migration
     that may be half applied (`statements` ran) where it failed, so `interrupted_message` can
     name the statement that failed and the ones that ran before it."""
-    line = getattr(error, "line", None)
     cause = error.__cause__ if isinstance(error, Exception) and error.__cause__ else error
-    if statements is None or line is None:
+    if statements is None or not isinstance(error, MigrationFailed) or error.line is None:
         return cause
-    return f"after {statements} statement(s), at line {line}: {error.statement}: {first_line(cause)}"
+    return f"after {statements} statement(s), at line {error.line}: {error.statement}: {first_line(cause)}"
 
 
 def interrupted_message(row, script_directory, repair_command):
