@@ -20,22 +20,11 @@ from importlib import import_module
 
 from flask_migrate import Migrate
 
-from .config import load as load_config
+from .config import init_defaults, load as load_config
 from .migrate_tools.compare import compare_server_default
+from .migrate_tools.naming import NAMING_CONVENTION
 
 __version__ = "0.1.0"
-
-# Every constraint gets a predictable name, so any of them can be dropped later, and SQLite's
-# batch mode can find them (Alembic's naming.rst). Names cover every column (column_0_N_name),
-# so two composite constraints that share a first column never get the same name; a name too
-# long for a backend is cut with a stable hash by SQLAlchemy, as create_all does.
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
 
 __all__ = ["NAMING_CONVENTION", "SafeMigrate", "configured_migrate", "load_config", "__version__"]
 
@@ -66,10 +55,13 @@ class SafeMigrate:
         if app is not None:
             self.init_app(app, db)
 
-    def init_app(self, app, db):
+    def init_app(self, app, db, **migrate_options):
+        """Bind to `app` and its `db`; `migrate_options` are Flask-Migrate's Migrate.init_app
+        arguments (directory, render_as_batch, ...), so an app's own call keeps working."""
         from . import commands, pending
 
-        self.migrate.init_app(app, db)
+        init_defaults(app)  # an app that loads its config its own way gets the toolkit's defaults
+        self.migrate.init_app(app, db, **migrate_options)
         app.extensions["safemigrate"] = self
         pending.init_app(app)  # DEBUG only: a page instead of every page while migrations are pending
         commands.init_app(app)

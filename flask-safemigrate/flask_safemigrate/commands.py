@@ -14,9 +14,10 @@ from flask.cli import run_command, with_appcontext
 from flask_migrate import cli as migrate_cli
 from sqlalchemy.engine import make_url
 
-from .config import shown
+from .config import command_line, config_name, shown
 from .migrate_tools import backfill, history, journal, opcalls, plan
 from .migrate_tools.masking import masked
+from .migrate_tools.naming import NAMING_CONVENTION
 from .migrating import (alembic_config, ask_of_next_run, check_history, drift, lint_findings,
                         migration_connection, planned, script_directory, status)
 
@@ -26,7 +27,7 @@ def _announce(directory, x_arg):
     """Flask-Migrate's group callback, then one line naming the config and database."""
     migrate_cli.db.callback(directory=directory, x_arg=x_arg)
     cfg = current_app.config
-    click.echo(f"config {cfg['SETTINGS_FILE']}, database {masked(cfg['SQLALCHEMY_DATABASE_URI'])}",
+    click.echo(f"config {config_name(cfg)}, database {masked(cfg['SQLALCHEMY_DATABASE_URI'])}",
                err=True)
     if click.get_current_context().invoked_subcommand not in ("help", "init"):
         try:
@@ -41,7 +42,7 @@ def require_disposable(action):
     cfg = current_app.config
     if not cfg["ALLOW_DB_RESET"]:
         raise click.ClickException(
-            f"refusing to {action}: {cfg['SETTINGS_FILE']} is not marked disposable"
+            f"refusing to {action}: {config_name(cfg)} is not marked disposable"
             " (ALLOW_DB_RESET = True); nothing was changed")
 
 
@@ -100,7 +101,7 @@ def _confirm_downgrade(scripts, destination, yes):
         return
     if not sys.stdin.isatty():
         raise click.ClickException(
-            f"refusing to downgrade {current_app.config['SETTINGS_FILE']} (not disposable)"
+            f"refusing to downgrade {config_name(current_app.config)} (not disposable)"
             " without confirmation: run it in a terminal, or pass --yes; nothing was changed")
     if not click.confirm("Revert these migrations? Data in what they drop is lost", default=False):
         raise click.ClickException("downgrade cancelled; nothing was changed")
@@ -197,6 +198,27 @@ db_group = click.Group(
 def db_help(ctx):
     """List the db commands."""
     click.echo(ctx.parent.get_help())
+
+
+@db_group.command("adopt")
+@with_appcontext
+def db_adopt():
+    """Bring an existing Flask-Migrate migrations folder under the toolkit (versions untouched)."""
+    from .migrate_tools import adoption
+    from .scaffold import TEMPLATE, PLACEHOLDER
+
+    migrate = current_app.extensions["migrate"]
+    directory = Path(migrate.directory)
+    for line in adoption.adopt(directory, TEMPLATE / PLACEHOLDER / "migrations", script_directory()):
+        click.echo(line)
+    if migrate.db.metadata.naming_convention == NAMING_CONVENTION:
+        click.echo("new migrations get the toolkit's constraint names (NAMING_CONVENTION is on your MetaData)")
+    else:
+        click.echo("next: give your SQLAlchemy() metadata=MetaData(naming_convention=NAMING_CONVENTION)"
+                   " (from flask_safemigrate), so the constraints of new migrations get names;"
+                   " if it has a naming convention of its own, keep that one instead")
+    click.echo(f"then: {command_line(current_app.config, current_app.import_name)} db upgrade"
+               " records the checksums of the migrations already applied")
 
 
 @db_group.command("reset")

@@ -106,6 +106,27 @@ def load(app, settings=None, overrides=None):
     app.config["SETTINGS_FILE"] = str(path)
 
 
+def init_defaults(app):
+    """The toolkit's settings for an app that loads its config its own way (an adopted app):
+    the defaults, under whatever the app set."""
+    for key, value in DEFAULTS.items():
+        app.config.setdefault(key, value)
+    app.config.setdefault("SETTINGS_FILE", None)
+
+
+def config_name(config):
+    """The config a command acts on, as its first line names it: the SETTINGS file, or for an
+    app that loads its config its own way, that."""
+    return config["SETTINGS_FILE"] or "the app's own (no SETTINGS file)"
+
+
+def command_line(config, app_name):
+    """How to run a `db` command against this config, as printed advice."""
+    if config["SETTINGS_FILE"]:
+        return f"SETTINGS={config['SETTINGS_FILE']} bin/manage.py"
+    return f"flask --app {app_name}"
+
+
 MAKE_SECRET_KEY = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
 SECRET_KEY_BYTES = 32
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from flask import (Blueprint, abort, current_app, redirect, render_template_string, request,
                    session, url_for)
 
-from .config import shown
+from .config import config_name, shown
 from .migrating import alembic_config, database_state, lint_findings
 
 bp = Blueprint("pending", __name__)
@@ -122,8 +122,9 @@ def _page(state, error=None):
     if can_apply and TOKEN not in session:
         session[TOKEN] = secrets.token_urlsafe(32)
     return render_template_string(
-        PAGE, name=current_app.config["APP_NAME"], state=state, findings=findings,
-        path=request.full_path.rstrip("?"), settings=shown(Path(current_app.config["SETTINGS_FILE"])),
+        PAGE, name=current_app.config.get("APP_NAME", current_app.name), state=state, findings=findings,
+        path=request.full_path.rstrip("?"), settings=shown(Path(current_app.config["SETTINGS_FILE"])) if current_app.config["SETTINGS_FILE"]
+        else config_name(current_app.config),
         can_apply=can_apply, token=session.get(TOKEN), error=error)
 
 

@@ -1,11 +1,11 @@
 """Alembic's autogenerate hooks: what newmigration and `db check` compare, and what they write."""
-from . import backfill, checks, journal
+from . import backfill, checks, journal, naming
 
 # Alembic's comparisons, plus CHECK constraints compared by name (opt-in, alembic.ext, with
 # long names cut as each backend cuts them: checks.py): a
 # CHECK added to or dropped from the models is a migration; a changed condition under the
 # same name is not seen (rename the constraint to change it).
-AUTOGENERATE_PLUGINS = ["alembic.autogenerate.*", checks.__name__]
+AUTOGENERATE_PLUGINS = ["alembic.autogenerate.*", checks.__name__, naming.__name__]
 
 
 def _not_backend_made(object_, name, type_, reflected, compare_to):

@@ -54,10 +54,9 @@ def exists(connection):
 
 
 def ensure(connection):
-    """Create the journal table if this database has none yet."""
+    """Create the journal table if this database has none yet (the caller commits)."""
     if not exists(connection):
         metadata.create_all(connection)
-    connection.commit()
 
 
 def record(connection, revision, direction, status, started_at=None, checksum=None, error=None):
@@ -115,7 +114,8 @@ def recorded_checksums(connection):
 def verify(connection, script_directory, current_heads, record_baseline, repair_command):
     """Refuse to go on if a migration was interrupted, or an applied file was edited since.
 
-    Applied migrations with no recorded checksum (applied before the journal) get a baseline."""
+    Applied migrations with no recorded checksum (applied before the journal) get a baseline
+    (the caller commits)."""
     if not exists(connection):
         return
     stuck = interrupted(connection)
@@ -132,7 +132,6 @@ def verify(connection, script_directory, current_heads, record_baseline, repair_
                 f"{script.path} was edited after it was applied to this database"
                 f" (revision {script.revision}); restore it, or if the edit is intended, accept it:"
                 f" bin/manage.py db accept {script.revision}")
-    connection.commit()
 
 
 def accept(connection, script):

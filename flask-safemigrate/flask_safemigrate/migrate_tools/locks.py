@@ -17,15 +17,24 @@ class LockError(ToolkitError):
 
 
 @contextlib.contextmanager
-def exclusive_run(url, wait_timeout, on_wait=None):
-    """Hold the database's migration lock for the block, on a connection of its own; wait at
-    most `wait_timeout` seconds, calling `on_wait(message)` once if another run holds it."""
+def exclusive_run(url, wait_timeout, on_wait=None, connection=None):
+    """Hold the database's migration lock for the block, on a connection of its own (or on the
+    caller's `connection`); wait at most `wait_timeout` seconds, calling `on_wait(message)` once
+    if another run holds it."""
     target = make_url(url)
     if target.get_backend_name() == "sqlite":
         if target.database in (None, "", ":memory:"):
             yield  # a private database: no other run can reach it
             return
         with _lock_file(Path(target.database + ".migrate-lock"), wait_timeout, on_wait):
+            yield
+        return
+    if connection is not None:
+        lock = _mysql if is_mysql(connection.dialect) else _postgresql
+        # Inside the caller's transaction nothing is committed: PostgreSQL's lock is then the
+        # transaction's own, released when the caller commits or rolls back.
+        with lock(connection, target.database, wait_timeout, on_wait,
+                  in_callers_transaction=connection.in_transaction()):
             yield
         return
     with disposing(migration_engine(url)) as engine:
@@ -59,18 +68,23 @@ def _wait(try_lock, wait_timeout, on_wait, interval):
 
 
 @contextlib.contextmanager
-def _postgresql(connection, database, wait_timeout, on_wait):
+def _postgresql(connection, database, wait_timeout, on_wait, in_callers_transaction=False):
+    # A session-level and a transaction-level advisory lock on one key exclude each other.
+    scope = "xact_" if in_callers_transaction else ""
+
     def try_lock():
-        got = connection.exec_driver_sql(f"SELECT pg_try_advisory_lock({POSTGRES_KEY})").scalar()
-        connection.commit()  # the session-level lock outlives the transaction that took it
+        got = connection.exec_driver_sql(f"SELECT pg_try_advisory_{scope}lock({POSTGRES_KEY})").scalar()
+        if not in_callers_transaction:
+            connection.commit()  # the session-level lock outlives the transaction that took it
         return got
 
     _wait(try_lock, wait_timeout, on_wait, 0.1)
     try:
         yield
     finally:
-        connection.exec_driver_sql(f"SELECT pg_advisory_unlock({POSTGRES_KEY})")
-        connection.commit()
+        if not in_callers_transaction:  # else the caller's commit or rollback releases it
+            connection.exec_driver_sql(f"SELECT pg_advisory_unlock({POSTGRES_KEY})")
+            connection.commit()
 
 
 def mysql_lock_name(database):
@@ -79,12 +93,16 @@ def mysql_lock_name(database):
 
 
 @contextlib.contextmanager
-def _mysql(connection, database, wait_timeout, on_wait):
+def _mysql(connection, database, wait_timeout, on_wait, in_callers_transaction=False):
     name = mysql_lock_name(database)
+
+    def commit():
+        if not in_callers_transaction:
+            connection.commit()
 
     def get_lock(seconds):
         got = connection.exec_driver_sql("SELECT GET_LOCK(%s, %s)", (name, seconds)).scalar()
-        connection.commit()
+        commit()
         return got == 1
 
     if not get_lock(0):
@@ -96,7 +114,7 @@ def _mysql(connection, database, wait_timeout, on_wait):
         yield
     finally:
         connection.exec_driver_sql("SELECT RELEASE_LOCK(%s)", (name,))
-        connection.commit()
+        commit()
 
 
 @contextlib.contextmanager

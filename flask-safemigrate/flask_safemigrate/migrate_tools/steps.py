@@ -33,9 +33,10 @@ class _Running:
 class JournaledRun:
     """The `fn` wrapper and `on_version_apply` hook that journal one run's migrations."""
 
-    def __init__(self, engine, connection, before_run=None, on_start=None):
+    def __init__(self, engine, connection, before_run=None, on_start=None, external=False):
         self.engine, self.connection = engine, connection
         self.before_run, self.on_start = before_run, on_start
+        self.external = external  # the run is inside the caller's transaction
         self.separate = False
         self.running = None  # the migration in progress, until its version is written
 
@@ -105,6 +106,8 @@ class JournaledRun:
                 with self.engine.connect() as side:
                     journal.finish(side, running.row, status, running.started, error)
                     side.commit()
+            elif self.external:
+                pass  # the caller's rollback undoes the migration: there is nothing to record
             else:
                 journal.record(self.connection, running.script.revision, running.direction, status,
                                running.started, running.checksum, error)

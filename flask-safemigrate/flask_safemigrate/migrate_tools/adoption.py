@@ -1,0 +1,125 @@
+"""An existing Flask-Migrate history under the toolkit: its files run as stock Alembic ran them.
+
+`db adopt` records the history's heads in alembic.ini (`safemigrate_adopted_at`): those
+revisions and every one below them were written before adoption. Their unnamed constraints got
+the names the backend (or SQLAlchemy's default convention) gave them under stock Flask-Migrate,
+and later files of theirs drop constraints by those names; so they run without the toolkit's
+naming convention. Migrations written after adoption get the convention like any other."""
+import configparser
+
+from alembic.runtime.migration import RevisionStep
+from alembic.util import CommandError
+from sqlalchemy import MetaData
+
+from . import naming
+from .errors import ToolkitError
+
+OPTION = "safemigrate_adopted_at"
+
+
+class AdoptionError(ToolkitError):
+    """alembic.ini's adoption record does not fit the history."""
+
+
+def adopted_heads(config):
+    """The revisions `db adopt` recorded as the history's heads, if it ran."""
+    return tuple((config.get_main_option(OPTION) or "").split())
+
+
+def adopted_revisions(config, script):
+    """The revisions written before adoption: the recorded heads and all below them."""
+    heads = adopted_heads(config)
+    if not heads:
+        return frozenset()
+    try:
+        return frozenset(s.revision for s in script.iterate_revisions(heads, "base"))
+    except CommandError as e:
+        raise AdoptionError(
+            f"alembic.ini's {OPTION} = {' '.join(heads)} names a revision the history does not"
+            f" have ({e}); set it to the revisions that were the heads when the app was adopted")
+
+
+def with_stock_names(fn, adopted, target_metadata):
+    """Alembic's `fn` (the steps a command runs), each step written before adoption run under
+    the names stock Alembic gave it.
+
+    Only an app whose metadata now carries the toolkit's convention needs this: an app that kept
+    its own convention (or none) runs its old files under the names they were written for."""
+    if not adopted or target_metadata.naming_convention != naming.NAMING_CONVENTION:
+        return fn
+
+    def steps(revision, context):
+        planned = list(fn(revision, context))
+        for step in planned:
+            if isinstance(step, RevisionStep) and step.revision.revision in adopted:
+                step.migration_fn = _stock_names(step.migration_fn, context)
+        return planned
+    return steps
+
+
+def _stock_names(function, context):
+    def run(*args, **kwargs):
+        # op.* names an unnamed constraint by the configured target metadata's convention
+        # (Alembic's schemaobj reads it at each call): stock's default, for this step only.
+        own = context.opts["target_metadata"]
+        context.opts["target_metadata"] = MetaData()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            context.opts["target_metadata"] = own
+    return run
+
+
+# The files of a Flask-Migrate migrations folder that the toolkit's own replace.
+REPLACED = ("env.py", "script.py.mako")
+
+
+def adopt(directory, template, script):
+    """Put the Flask-Migrate migrations folder `directory` under the toolkit: env.py and
+    script.py.mako from `template` (the old ones kept beside them as .orig), and the
+    history's heads recorded in alembic.ini. The versions are not touched. Return what was done,
+    in lines; adopting twice changes nothing."""
+    ini = directory / "alembic.ini"
+    if not ini.is_file() or not (directory / "env.py").is_file():
+        raise AdoptionError(f"{directory} is not a Flask-Migrate migrations folder (it has no"
+                            " alembic.ini and env.py); point --directory at the one `flask db init` made")
+    done = []
+    for name in REPLACED:
+        ours, theirs = (template / name).read_text(), directory / name
+        if theirs.is_file() and theirs.read_text() == ours:
+            continue
+        if theirs.is_file():
+            theirs.replace(theirs.with_name(name + ".orig"))
+            done.append(f"replaced {name} with the toolkit's (yours is kept as {name}.orig)")
+        else:
+            done.append(f"wrote the toolkit's {name}")
+        theirs.write_text(ours)
+    recorded = _recorded(ini)
+    heads = tuple(script.get_heads())
+    if recorded is not None:
+        done.append(f"already adopted at {recorded or 'an empty history'}: alembic.ini is unchanged")
+    else:
+        _record(ini, heads)
+        done.append(f"recorded in alembic.ini: revisions up to {' '.join(heads) or '(none yet)'} were"
+                    " written before adoption and keep the constraint names stock Alembic gave them")
+    return done
+
+
+def _recorded(ini):
+    """What alembic.ini's [alembic] section records of an adoption: None when nothing."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(ini)
+    return parser.get("alembic", OPTION, fallback=None)
+
+
+def _record(ini, heads):
+    """Add the adoption record at the top of [alembic], keeping the rest of the file as it is."""
+    lines = ini.read_text().splitlines(keepends=True)
+    at = next((i for i, line in enumerate(lines) if line.strip() == "[alembic]"), None)
+    if at is None:
+        raise AdoptionError(f"{ini} has no [alembic] section; add one (`flask db init` writes it)")
+    record = ("# Flask-SafeMigrate (db adopt): these revisions and all before them were written before\n"
+              "# adoption; they run with the constraint names stock Alembic gives. Do not edit.\n"
+              f"{OPTION} = {' '.join(heads)}\n")
+    lines.insert(at + 1, record)
+    ini.write_text("".join(lines))

@@ -1,0 +1,214 @@
+"""Adopting an existing Flask-Migrate app: its history, made by stock Flask-Migrate, runs
+unchanged under the toolkit, with the constraint names stock gave it.
+
+stock_history/ is a small app's history written by stock Flask-Migrate 4 (`flask db migrate`,
+render_as_batch, no naming convention), edited by hand only as its authors would: unnamed
+unique, composite unique and foreign-key constraints, an index, an Enum, a data migration, and
+a later migration that drops a unique constraint by each backend's default name."""
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from .conftest import TOOLKIT, insert, new_database, query, snapshot
+
+STOCK = Path(__file__).resolve().parent / "stock_history"
+README = TOOLKIT.parent / "README.md"
+HEAD, MIDDLE = "82b745a8dd51", "12206f86acde"
+HISTORY = ["721a221390eb", "12206f86acde", "ba1d9bc44021", "4a78c9fb9443", "82b745a8dd51"]
+
+
+def readme_section():
+    text = README.read_text()
+    return text[text.index("## Adopting an existing Flask-Migrate app"):].split("\n## ")[0]
+
+
+def readme_blocks(language):
+    return [textwrap.dedent(b) for b in re.findall(rf"```{language}\n(.*?)```", readme_section(), re.S)]
+
+
+def project(tmp_path, name):
+    """A copy of the stock app and its migrations."""
+    return Path(shutil.copytree(STOCK, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__")))
+
+
+def flask(root, *args, url):
+    """`flask --app stockapp ARGS` in the project, on the database at `url`."""
+    environ = {k: v for k, v in os.environ.items() if k not in ("SETTINGS", "FLASK_APP")}
+    environ.update(DATABASE_URL=url, PYTHONPATH=str(root))
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "stockapp", *args], cwd=root,
+                          env=environ, capture_output=True, text=True, timeout=300)
+
+
+def ok(result):
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    return result.stdout + result.stderr
+
+
+def apply_readme_diff(root):
+    """Step 2 of the README section, as written: its diff applied to the app's __init__.py."""
+    (diff,) = readme_blocks("diff")
+    path = root / "stockapp" / "__init__.py"
+    source = path.read_text()
+    for removed, added in re.findall(r"((?:^-.*\n)+)((?:^\+.*\n)+)", diff, re.M):
+        old = "".join(line[1:] + "\n" for line in removed.splitlines())
+        assert old in source, f"the README's diff does not fit a stock app: {old!r}"
+        source = source.replace(old, "".join(line[1:] + "\n" for line in added.splitlines()))
+    path.write_text(source)
+
+
+def readme_commands():
+    """Step 3 of the README section: its commands, for this app."""
+    (install, commands) = readme_blocks("sh")
+    assert install.split() == ["pip", "install", '"Flask-SafeMigrate[postgresql,mysql]"']
+    return [line.replace("yourapp", "stockapp").split()[4:] for line in commands.splitlines()
+            if line.startswith("flask --app yourapp db ")]
+
+
+def adopted(tmp_path, name="adopted"):
+    root = project(tmp_path, name)
+    apply_readme_diff(root)
+    return root
+
+
+def versions_digest(root):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted((root / "migrations" / "versions").glob("*.py"))}
+
+
+@pytest.fixture
+def other_database(backend, tmp_path):
+    """A second fresh database on the same backend, for what stock builds."""
+    folder = tmp_path / "other"
+    folder.mkdir()
+    url, cleanup = new_database(backend, folder)
+    yield url
+    cleanup()
+
+
+def journal(url):
+    return query(url, "SELECT revision, direction, status, checksum FROM migration_journal ORDER BY id")
+
+
+def add_rows(url):
+    insert(url, "users", id=1, email="a@example.org", name="Ann", role="admin")
+    insert(url, "teams", id=1, name="Red")
+    insert(url, "memberships", id=1, user_id=1, team_id=1)
+
+
+def test_the_readme_section_adopts_a_database_stock_built(tmp_path, database_url):
+    stock = project(tmp_path, "stock")
+    ok(flask(stock, "db", "upgrade", url=database_url))
+    add_rows(database_url)
+    root = adopted(tmp_path)
+    before = versions_digest(root)
+    outputs = [ok(flask(root, "db", *command, url=database_url)) for command in readme_commands()]
+    assert [c[0] for c in readme_commands()] == ["adopt", "check", "upgrade"]
+    adopt_output, check_output, upgrade_output = outputs
+    assert f"safemigrate_adopted_at = {HEAD}" in (root / "migrations" / "alembic.ini").read_text()
+    assert (root / "migrations" / "env.py.orig").read_text() == (stock / "migrations" / "env.py").read_text()
+    assert "No new upgrade operations detected" in check_output
+    assert f"nothing to do: the database is at {HEAD}" in upgrade_output
+    assert versions_digest(root) == before  # the old files, byte for byte
+    # The applied migrations are recorded with the checksums of their files, as baselines.
+    rows = journal(database_url)
+    assert sorted((r[0], r[1], r[2]) for r in rows) == sorted((rev, "baseline", "ok") for rev in HISTORY)
+    assert all(r[3] for r in rows)
+    assert query(database_url, "SELECT name FROM users") == [("Ann",)]
+    # Adopting again changes nothing.
+    assert "already adopted" in ok(flask(root, "db", "adopt", url=database_url))
+    assert versions_digest(root) == before
+
+
+def test_an_adopted_history_runs_from_empty_with_the_names_stock_gives(tmp_path, database_url, other_database):
+    stock = project(tmp_path, "stock")
+    ok(flask(stock, "db", "upgrade", url=other_database))
+    root = adopted(tmp_path)
+    ok(flask(root, "db", "adopt", url=database_url))
+    ok(flask(root, "db", "upgrade", url=database_url))
+    # The same schema as stock builds, constraint and index names included (the history's
+    # last file drops users.email's unique constraint by the backend's default name).
+    assert snapshot(database_url)[0] == snapshot(other_database)[0]
+    ok(flask(root, "db", "check", url=database_url))
+    assert [(r[0], r[1], r[2]) for r in journal(database_url)] == [(rev, "upgrade", "ok") for rev in HISTORY]
+    add_rows(database_url)
+    ok(flask(root, "db", "downgrade", "base", "--yes", url=database_url))
+    assert query(database_url, "SELECT version_num FROM alembic_version") == []
+    ok(flask(root, "db", "upgrade", url=database_url))
+    ok(flask(root, "db", "check", url=database_url))
+    assert snapshot(database_url)[0] == snapshot(other_database)[0]
+
+
+def test_adopting_a_database_stock_built_to_a_middle_revision(tmp_path, database_url, other_database):
+    stock = project(tmp_path, "stock")
+    ok(flask(stock, "db", "upgrade", MIDDLE, url=database_url))
+    add_rows(database_url)
+    ok(flask(stock, "db", "upgrade", url=other_database))
+    root = adopted(tmp_path)
+    ok(flask(root, "db", "adopt", url=database_url))
+    # Stock and the toolkit give the same verdict on a database behind its history.
+    stock_check, our_check = flask(stock, "db", "check", url=database_url), flask(root, "db", "check", url=database_url)
+    assert stock_check.returncode != 0 and our_check.returncode != 0
+    assert "Target database is not up to date" in stock_check.stderr
+    assert "not up to date" in our_check.stderr
+    ok(flask(root, "db", "upgrade", url=database_url))
+    rows = [(r[0], r[1], r[2]) for r in journal(database_url)]
+    assert sorted(rows[:2]) == sorted((r, "baseline", "ok") for r in HISTORY[:2])  # newest first
+    assert rows[2:] == [(r, "upgrade", "ok") for r in HISTORY[2:]]
+    assert snapshot(database_url)[0] == snapshot(other_database)[0]
+    assert query(database_url, "SELECT slug FROM teams") == [("red",)]  # the data migration ran
+    ok(flask(root, "db", "check", url=database_url))
+
+
+def test_check_reports_what_stock_reports_when_the_models_changed(tmp_path, database_url):
+    stock = project(tmp_path, "stock")
+    ok(flask(stock, "db", "upgrade", url=database_url))
+    root = adopted(tmp_path)
+    ok(flask(root, "db", "adopt", url=database_url))
+    for app in (stock, root):
+        models = app / "stockapp" / "models.py"
+        models.write_text(models.read_text().replace(
+            '    name = db.Column(db.String(80), nullable=False)\n',
+            '    name = db.Column(db.String(80), nullable=False)\n    motto = db.Column(db.String(200))\n'))
+    stock_check, our_check = flask(stock, "db", "check", url=database_url), flask(root, "db", "check", url=database_url)
+    assert stock_check.returncode != 0 and our_check.returncode != 0, our_check.stderr
+    stock_ops = re.findall(r"(?:\[|, )\('(\w+)', ", stock_check.stderr)
+    assert stock_ops == ["add_column"] and "motto" in stock_check.stderr
+    assert "(1 difference)" in our_check.stderr and "teams.motto" in our_check.stderr
+
+
+def test_migrations_written_after_adoption_get_the_toolkits_names(tmp_path, database_url):
+    root = adopted(tmp_path)
+    dev = f"sqlite:///{tmp_path / 'dev.db'}"
+    ok(flask(root, "db", "adopt", url=dev))
+    ok(flask(root, "db", "upgrade", url=dev))
+    models = root / "stockapp" / "models.py"
+    models.write_text(models.read_text() + '''
+
+class Project(db.Model):
+    __tablename__ = "projects"
+    id = db.Column(db.Integer, primary_key=True)
+    team_id = db.Column(db.Integer, db.ForeignKey("teams.id"), nullable=False)
+    title = db.Column(db.String(80), nullable=False)
+    __table_args__ = (db.UniqueConstraint("team_id", "title"),)
+''')
+    ok(flask(root, "db", "newmigration", "-m", "projects", url=dev))
+    (written,) = set(versions_digest(root)) - set(versions_digest(project(tmp_path, "stock")))
+    text = (root / "migrations" / "versions" / written).read_text()
+    assert "uq_projects_team_id_title" in text and "fk_projects_team_id_teams" in text
+    # Written on SQLite, it runs on every backend after the adopted history, with its names.
+    ok(flask(root, "db", "upgrade", url=database_url))
+    ok(flask(root, "db", "check", url=database_url))
+    schema = snapshot(database_url)[0]["projects"]
+    assert [u[0] for u in schema["uniques"] if u[1] == ("team_id", "title")] == ["uq_projects_team_id_title"] or \
+        ("uq_projects_team_id_title", ("team_id", "title"), True) in schema["indexes"]
+    assert [fk[0] for fk in schema["fks"]] == ["fk_projects_team_id_teams"]
+    ok(flask(root, "db", "downgrade", HEAD, "--yes", url=database_url))
+    assert "projects" not in snapshot(database_url)[0]
