@@ -1,4 +1,5 @@
 """An app's bin/manage.py: a FlaskGroup whose failures become one-line errors, never tracebacks."""
+import contextlib
 import os
 import sys
 import traceback
@@ -10,7 +11,7 @@ from flask.cli import FlaskGroup, ScriptInfo
 from sqlalchemy.exc import DBAPIError
 
 from .config import shown
-from .migrate_tools.errors import ToolkitError, explain, first_line, named
+from .migrate_tools.errors import ToolkitError, advice, explain, first_line, named
 
 CLICK_FLOW = (click.ClickException, click.exceptions.Exit, click.Abort)
 
@@ -27,7 +28,8 @@ def error_message(exc, app=None):
     # name that file and line.
     if isinstance(exc, SyntaxError) and exc.msg:
         return f"{_where(exc)}{type(exc).__name__}: {exc.msg}"
-    return f"{_where(exc)}{named(exc)}"
+    hint = advice(exc)
+    return f"{_where(exc)}{named(exc)}" + (f"; {hint}" if hint else "")
 
 
 def _where(exc):
@@ -39,6 +41,25 @@ def _where(exc):
               if not any(Path(f.filename).resolve().is_relative_to(p) for p in installed)
               and not f.filename.startswith("<")]
     return f"{shown(Path(frames[-1].filename))}:{frames[-1].lineno}: " if frames else ""
+
+
+@contextlib.contextmanager
+def one_line_errors(ctx):
+    """A command's failure as one line and exit 1 (SAFEMIGRATE_TRACEBACK=1 shows tracebacks):
+    bin/manage.py's group, and the db group under plain `flask` (an adopted app)."""
+    try:
+        yield
+    except CLICK_FLOW:
+        raise
+    except BrokenPipeError:
+        # The reader went away (`db upgrade --sql | head`): stop quietly, like other tools.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+    except Exception as e:
+        if os.environ.get("SAFEMIGRATE_TRACEBACK"):
+            raise
+        info = ctx.find_object(ScriptInfo)
+        raise click.ClickException(error_message(e, info._loaded_app if info else None)) from None
 
 
 class ManageGroup(FlaskGroup):
@@ -55,18 +76,8 @@ class ManageGroup(FlaskGroup):
 
     def invoke(self, ctx):
         try:
-            return super().invoke(ctx)
-        except CLICK_FLOW:
-            raise
-        except BrokenPipeError:
-            # The reader went away (`db upgrade --sql | head`): stop quietly, like other tools.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            sys.exit(1)
-        except Exception as e:
-            if os.environ.get("SAFEMIGRATE_TRACEBACK"):
-                raise
-            app = ctx.ensure_object(ScriptInfo)._loaded_app
-            raise click.ClickException(error_message(e, app)) from None
+            with one_line_errors(ctx):
+                return super().invoke(ctx)
         finally:
             _close_connections(ctx.ensure_object(ScriptInfo)._loaded_app)
 

@@ -14,6 +14,7 @@ from flask.cli import run_command, with_appcontext
 from flask_migrate import cli as migrate_cli
 from sqlalchemy.engine import make_url
 
+from .cli import one_line_errors
 from .config import command_line, config_name, shown
 from .migrate_tools import backfill, history, journal, opcalls, plan
 from .migrate_tools.masking import masked
@@ -175,8 +176,16 @@ HELP_EPILOG = ("Two commands share a name: `make migrate` runs `db upgrade` (it 
                " newmigration`) writes the migration, asks about renames, compares on a scratch"
                " database and lints the result.")
 
+class DbGroup(click.Group):
+    """The db group; its failures are one line under plain `flask` too (an adopted app)."""
+
+    def invoke(self, ctx):
+        with one_line_errors(ctx):
+            return super().invoke(ctx)
+
+
 # Flask-Migrate's db group, extended: its commands are reused as they are, never copied.
-db_group = click.Group(
+db_group = DbGroup(
     "db",
     help="Perform database migrations (`db help` lists the commands).",
     epilog=HELP_EPILOG,

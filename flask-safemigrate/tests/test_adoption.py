@@ -212,3 +212,41 @@ class Project(db.Model):
     assert [fk[0] for fk in schema["fks"]] == ["fk_projects_team_id_teams"]
     ok(flask(root, "db", "downgrade", HEAD, "--yes", url=database_url))
     assert "projects" not in snapshot(database_url)[0]
+
+
+# What a migration written for an older app meets, and the one line that says what to change.
+OLD_IDIOMS = {
+    "old-package import": ("from oldapp.models import db  # noqa\n", "def upgrade():\n    pass",
+                           "upgrade", r":4: ModuleNotFoundError: No module named 'oldapp'; it imports 'oldapp'"),
+    "raw SQL string": ("", "def upgrade():\n    op.get_bind().execute('UPDATE teams SET slug = name')",
+                       "upgrade", r":\d+: op.get_bind\(\).execute\(.*wrap it in sa.text"),
+    "select of a list": ("", "def upgrade():\n    op.get_bind().execute(sa.select([sa.column('id')]))",
+                         "upgrade", r":\d+: .*select\(\) takes its columns as arguments"),
+    "drop_constraint(None)": ("", "def upgrade():\n    pass\n\n\ndef downgrade():\n"
+                              "    op.drop_constraint(None, 'teams', type_='unique')",
+                              "downgrade", r":\d+: op.drop_constraint\(None, 'teams'.*give it the name the database has"),
+}
+
+
+@pytest.mark.parametrize("idiom", OLD_IDIOMS)
+def test_old_idioms_get_one_line_naming_the_file_line_and_fix(tmp_path, database_url, idiom):
+    imports, body, direction, expected = OLD_IDIOMS[idiom]
+    root = adopted(tmp_path)
+    ok(flask(root, "db", "adopt", url=database_url))
+    ok(flask(root, "db", "upgrade", url=database_url))
+    if "def downgrade" not in body:
+        body += "\n\n\ndef downgrade():\n    pass"
+    path = root / "migrations" / "versions" / "0ld1_old_idiom.py"
+    path.write_text(f'"""old idiom"""\nfrom alembic import op\nimport sqlalchemy as sa\n{imports}\n'
+                    f"revision = '0ld1'\ndown_revision = {HEAD!r}\n\n\n{body}\n")
+    if direction == "downgrade":
+        ok(flask(root, "db", "upgrade", url=database_url))
+        result = flask(root, "db", "downgrade", HEAD, "--yes", url=database_url)
+    else:
+        result = flask(root, "db", "upgrade", url=database_url)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    (line,) = [l for l in result.stderr.splitlines() if l.startswith("Error:")]
+    assert re.search(r"migrations/versions/0ld1_old_idiom.py" + expected, line), line
+    # Nothing half-done: the database is where it was.
+    at = "0ld1" if direction == "downgrade" else HEAD
+    assert query(database_url, "SELECT version_num FROM alembic_version") == [(at,)]

@@ -6,6 +6,7 @@ the names the backend (or SQLAlchemy's default convention) gave them under stock
 and later files of theirs drop constraints by those names; so they run without the toolkit's
 naming convention. Migrations written after adoption get the convention like any other."""
 import configparser
+import functools
 
 from alembic.runtime.migration import RevisionStep
 from alembic.util import CommandError
@@ -58,6 +59,7 @@ def with_stock_names(fn, adopted, target_metadata):
 
 
 def _stock_names(function, context):
+    @functools.wraps(function)
     def run(*args, **kwargs):
         # op.* names an unnamed constraint by the configured target metadata's convention
         # (Alembic's schemaobj reads it at each call): stock's default, for this step only.

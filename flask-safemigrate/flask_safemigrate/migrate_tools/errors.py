@@ -5,7 +5,7 @@ import traceback
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, ObjectNotExecutableError
 
 from .masking import masked
 from .opcalls import batch_table
@@ -85,11 +85,31 @@ class MigrationFailed(ToolkitError):
         """One line: the revision, its file (as `show` gives it), line and statement, then the cause."""
         failed = f"migration {self.revision} ({self.where(show(self.path))}) failed"
         if isinstance(self.__cause__, DBAPIError):
-            return explain(self.__cause__, self.url, failed)
-        return f"{failed}: {named(self.__cause__)}"
+            line = explain(self.__cause__, self.url, failed)
+        else:
+            line = f"{failed}: {named(self.__cause__)}"
+        hint = advice(self.__cause__, self.statement)
+        return f"{line}; {hint}" if hint else line
 
     def where(self, shown_path):
         return f"{shown_path}:{self.line}: {self.statement}" if self.line else shown_path
+
+
+def advice(exc, statement=None):
+    """What to change, for what migrations written for SQLAlchemy 1.x or by stock Alembic meet."""
+    if statement and re.search(r"drop_constraint\(\s*None\b", statement):
+        return ("drop_constraint(None, ...) names no constraint (stock Alembic wrote it for one made"
+                " without a name): give it the name the database has for it, e.g. users_email_key"
+                " on PostgreSQL, email on MariaDB (SQLite: batch_alter_table with naming_convention)")
+    if isinstance(exc, ObjectNotExecutableError) and isinstance(exc.target, str):
+        return "SQLAlchemy 2 runs no plain SQL string: wrap it in sa.text(...) or use op.execute(...)"
+    if isinstance(exc, ArgumentError) and "got [" in str(exc):
+        return "SQLAlchemy 2's select() takes its columns as arguments, not in a list: select(a, b)"
+    if isinstance(exc, ModuleNotFoundError):
+        return (f"it imports {exc.name!r}, which this app does not have (an old package name?):"
+                " import from the app as it is now, or better, copy into the migration what it"
+                " needs (a migration that imports the models breaks when they change)")
+    return None
 
 
 class ScratchBuildFailed(MigrationFailed):

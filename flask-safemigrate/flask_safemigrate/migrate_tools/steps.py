@@ -10,6 +10,7 @@ before the migration runs, so a crash leaves a trace; the hook turns it into "ok
 migration's own transaction. A failure before any statement of the migration ran (a lock wait
 timeout on its first statement) applied nothing: it is journaled as rolled back."""
 import contextlib
+import functools
 from dataclasses import dataclass
 
 from alembic.runtime.migration import RevisionStep
@@ -56,6 +57,7 @@ class JournaledRun:
         return steps
 
     def _journaled(self, step, function):
+        @functools.wraps(function)  # Alembic logs the step by its name: upgrade, downgrade
         def run(*args, **kwargs):
             script = step.revision
             direction = "upgrade" if step.is_upgrade else "downgrade"
