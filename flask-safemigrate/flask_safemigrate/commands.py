@@ -210,15 +210,23 @@ def db_help(ctx):
 
 
 @db_group.command("adopt")
+@click.option("--cli", is_flag=True, help="Also write bin/manage.py and safemigrate.mk (make targets).")
 @with_appcontext
-def db_adopt():
+def db_adopt(cli):
     """Bring an existing Flask-Migrate migrations folder under the toolkit (versions untouched)."""
+    from flask.cli import ScriptInfo
+
     from .migrate_tools import adoption
-    from .scaffold import TEMPLATE, PLACEHOLDER
+    from .scaffold import ADOPTED_TEMPLATE, PLACEHOLDER, TEMPLATE
 
     migrate = current_app.extensions["migrate"]
-    directory = Path(migrate.directory)
-    for line in adoption.adopt(directory, TEMPLATE / PLACEHOLDER / "migrations", script_directory()):
+    directory = Path(migrate.directory).absolute()
+    done = adoption.adopt(directory, TEMPLATE / PLACEHOLDER / "migrations", script_directory())
+    if cli:  # for the app as `flask --app` named it, else as it names itself
+        info = click.get_current_context().find_object(ScriptInfo)
+        app_path = (info and info.app_import_path) or current_app.import_name
+        done += adoption.write_cli(directory.parent, ADOPTED_TEMPLATE, app_path)
+    for line in done:
         click.echo(line)
     if migrate.db.metadata.naming_convention == NAMING_CONVENTION:
         click.echo("new migrations get the toolkit's constraint names (NAMING_CONVENTION is on your MetaData)")

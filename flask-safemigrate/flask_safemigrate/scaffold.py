@@ -23,6 +23,8 @@ from . import __version__
 from .migrate_tools.errors import ToolkitError
 
 TEMPLATE = Path(__file__).resolve().parent / "project_template"
+# What `db adopt --cli` writes into an existing app: bin/manage.py and make targets.
+ADOPTED_TEMPLATE = Path(__file__).resolve().parent / "adopted_template"
 PLACEHOLDER = "__app__"
 DISTRIBUTION = "Flask-SafeMigrate"
 # The toolkit's extras an app installs: both production drivers and the test suite's needs.

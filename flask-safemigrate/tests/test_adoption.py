@@ -250,3 +250,23 @@ def test_old_idioms_get_one_line_naming_the_file_line_and_fix(tmp_path, database
     # Nothing half-done: the database is where it was.
     at = "0ld1" if direction == "downgrade" else HEAD
     assert query(database_url, "SELECT version_num FROM alembic_version") == [(at,)]
+
+
+def test_adopt_cli_writes_bin_manage_and_make_targets_without_touching_the_app(tmp_path, database_url):
+    root = adopted(tmp_path)
+    app_code = {p: p.read_text() for p in (root / "stockapp").glob("*.py")}
+    out = ok(flask(root, "db", "adopt", "--cli", url=database_url))
+    assert "wrote bin/manage.py" in out and "wrote Makefile" in out
+    assert {p: p.read_text() for p in (root / "stockapp").glob("*.py")} == app_code
+    environ = {**{k: v for k, v in os.environ.items() if k not in ("SETTINGS", "FLASK_APP", "MAKEFLAGS")},
+               "DATABASE_URL": database_url}
+    make = [shutil.which("make"), "--no-print-directory", "-C", str(root), f"PYTHON={sys.executable}"]
+    assert "upgrade   82b745a8dd51" in ok(subprocess.run(make + ["migrate"], env=environ, capture_output=True,
+                                                          text=True, timeout=300))
+    assert "No new upgrade operations detected" in ok(subprocess.run(
+        make + ["check"], env=environ, capture_output=True, text=True, timeout=300))
+    journal_out = ok(subprocess.run([sys.executable, "bin/manage.py", "db", "journal"], cwd=root, env=environ,
+                                    capture_output=True, text=True, timeout=300))
+    assert journal_out.count("upgrade ") == len(HISTORY)
+    # Run again, it leaves what is there.
+    assert "left bin/manage.py as it is" in ok(flask(root, "db", "adopt", "--cli", url=database_url))

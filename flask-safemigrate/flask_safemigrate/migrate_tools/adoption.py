@@ -125,3 +125,26 @@ def _record(ini, heads):
               f"{OPTION} = {' '.join(heads)}\n")
     lines.insert(at + 1, record)
     ini.write_text("".join(lines))
+
+
+def write_cli(root, template, app_path):
+    """bin/manage.py and safemigrate.mk (make targets) from `template` into the project folder
+    `root`, for the app `flask --app APP_PATH` loads; a file already there is left as it is.
+    A project without a Makefile gets one that includes safemigrate.mk. Return what was done."""
+    done = []
+    for name in ("bin/manage.py", "safemigrate.mk"):
+        target = root / name
+        if target.exists():
+            done.append(f"left {name} as it is (it exists)")
+            continue
+        target.parent.mkdir(exist_ok=True)
+        target.write_text((template / name).read_text().replace("__app__", app_path))
+        target.chmod((template / name).stat().st_mode & 0o777)
+        done.append(f"wrote {name}")
+    makefile = root / "Makefile"
+    if not makefile.exists():
+        makefile.write_text("include safemigrate.mk\n")
+        done.append("wrote Makefile (it includes safemigrate.mk: make migrate, newmigration MSG=..., check, ...)")
+    elif "safemigrate.mk" not in makefile.read_text():
+        done.append("to get the make targets, add `include safemigrate.mk` to your Makefile")
+    return done
