@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from flask_safemigrate.migrate_tools.databases import create_database, drop_database, list_databases
 from flask_safemigrate.migrate_tools.scratch import STALE_AFTER, scratch_database, scratch_name
+from flask_safemigrate.migrate_tools.signals import Stopped, stop_raises
 
 from .conftest import ROOT, add_migration, manage, new_database, query, server_url, write_conf
 
@@ -112,6 +113,24 @@ def test_a_stop_signal_drops_the_scratch_database(target, tmp_path, migrations_c
     assert run.returncode == 128 + signum, err
     assert "Traceback" not in err and f"stopped by {signum.name}" in err
     assert scratch_left(target) == []
+
+
+def test_a_stop_signal_that_lands_in_a_finalizer_still_stops_the_run(capfd):
+    """A SIGHUP that arrived while a driver's cleanup ran (a __del__) was swallowed there: the
+    run went on into its blocking migration and never stopped (a CI run timed out so)."""
+    class Cleanup:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGHUP)
+            sum(range(1000))  # the handler runs here, inside the finalizer
+
+    with pytest.raises(Stopped) as stopped:
+        with stop_raises():
+            Cleanup()  # dropped at once: its __del__ runs and gets the signal
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                time.sleep(0.01)
+    assert stopped.value.signum == signal.SIGHUP
+    assert "Exception ignored" not in capfd.readouterr().err
 
 
 def test_signal_handlers_come_back_after_the_scratch_database(sqlite_url):

@@ -3,7 +3,7 @@ import sys
 
 from alembic.operations import ops
 from alembic.runtime.plugins import Plugin
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import ForeignKeyConstraint, UniqueConstraint
 from sqlalchemy.sql.elements import conv
 
 # Every constraint gets a predictable name, so any of them can be dropped later, and SQLite's
@@ -43,16 +43,19 @@ def _name(op):
 
 
 def _in_database(conn_table):
-    """(kind, columns) -> name of the database table's unique constraints and indexes."""
+    """(kind, columns) -> name of the database table's unique constraints and indexes; not the
+    index MySQL/MariaDB make for a foreign key (it carries the foreign key's name), which is
+    no index of the author's."""
     found = {}
     if conn_table is None:
         return found
+    foreign_keys = {c.name for c in conn_table.constraints if isinstance(c, ForeignKeyConstraint)}
     for constraint in conn_table.constraints:
         if isinstance(constraint, UniqueConstraint):
             found[("unique", tuple(c.name for c in constraint.columns))] = constraint.name
     for index in conn_table.indexes:
         columns = tuple(getattr(c, "name", None) for c in index.expressions)
-        if None not in columns:
+        if None not in columns and index.name not in foreign_keys:
             found[("unique" if index.unique else "index", columns)] = index.name
     return found
 
@@ -61,7 +64,12 @@ def _keep_names_from_before(autogen_context, modify_ops, schema, tname, conn_tab
     """A constraint or index the convention names in the models, found in the database under
     another name (or none: SQLite) on the same columns, is the same one: it was made before the
     convention applied (an adopted Flask-Migrate history, by stock names). It keeps its name,
-    compared by its columns; nothing is migrated."""
+    compared by its columns; nothing is migrated. Only in an adopted app: in one that always had
+    the convention, another name on the same columns is an author's, and a change of it is one."""
+    from . import adoption
+    config = autogen_context.migration_context.config
+    if config is None or not adoption.adopted_heads(config):
+        return
     found = _in_database(conn_table)
     kept = set()
     for op in list(modify_ops.ops):

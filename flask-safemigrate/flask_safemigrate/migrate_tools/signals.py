@@ -1,6 +1,8 @@
 """SIGTERM and SIGHUP (what deploy tools and closed terminals send) as an exception, so cleanup runs."""
 import contextlib
+import os
 import signal
+import sys
 import threading
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
@@ -30,6 +32,15 @@ class _Stopper:
             self.raised = True
             raise Stopped(signum)
 
+    def unraisable(self, previous, unraisable):
+        """sys.unraisablehook: a Stopped raised inside a finalizer (a __del__, a weakref callback:
+        a driver's or the pool's cleanup) is swallowed there, and the run would go on as if no
+        signal had come. It is sent again, from a thread, to land back in the run's own code."""
+        if not isinstance(unraisable.exc_value, Stopped):
+            return previous(unraisable)
+        self.raised = False
+        threading.Timer(0.01, os.kill, (os.getpid(), unraisable.exc_value.signum)).start()
+
     @contextlib.contextmanager
     def deferred(self):
         """A block a stop signal must not cut short (the cleanup itself): it raises after the block."""
@@ -54,12 +65,15 @@ def stop_raises():
         yield stopper
         return
     previous = {}
+    hook = sys.unraisablehook
     try:
+        sys.unraisablehook = lambda unraisable: stopper.unraisable(hook, unraisable)
         for signum in STOP_SIGNALS:
             if signal.getsignal(signum) is not signal.SIG_IGN:
                 previous[signum] = signal.signal(signum, stopper.handle)
         yield stopper
     finally:
+        sys.unraisablehook = hook
         for signum, handler in previous.items():
             # None: the handler was set outside Python, which cannot put it back; the default is nearest.
             signal.signal(signum, signal.SIG_DFL if handler is None else handler)
