@@ -116,7 +116,7 @@ def test_a_database_at_a_revision_no_file_has_is_refused_before_anything_is_touc
                  ["current"], ["stamp", "head"]):
         result = manage("db", "-d", str(migrations_copy), *args, settings=conf)
         assert_one_line_error(result, f"the database is at {unknown}, but no migration file has it:"
-                                      " restore it from git, or `bin/manage.py db stamp --purge")
+                                      f" restore it from git, or `SETTINGS={conf} bin/manage.py db stamp --purge")
         assert snapshot(database_url) == before, args
 
     # The fix the message gives works: stamp the revision the schema is at.

@@ -15,7 +15,7 @@ from flask_migrate import cli as migrate_cli
 from sqlalchemy.engine import make_url
 
 from .cli import one_line_errors
-from .config import command_line, config_name, shown
+from .config import advice, command_line, config_name, shown
 from .migrate_tools import backfill, history, journal, opcalls, plan
 from .migrate_tools.masking import masked
 from .migrate_tools.naming import NAMING_CONVENTION
@@ -155,10 +155,11 @@ def _no_bare_autogenerate(migrate_command):
     def callback(**kwargs):
         if migrate_command.name == "migrate" or kwargs.get("autogenerate"):
             spelled = "db migrate" if migrate_command.name == "migrate" else "db revision --autogenerate"
+            config, name = current_app.config, current_app.import_name
             raise click.ClickException(
                 f"{spelled} is Flask-Migrate's bare autogenerate (no rename question, scratch database"
-                ' or lint): write the migration with make newmigration MSG="..." (bin/manage.py db'
-                ' newmigration -m "..."); to apply migrations, make migrate (= db upgrade); nothing was written')
+                f" or lint): write the migration with {advice(config, name, 'newmigration')}; to apply"
+                f" migrations, {advice(config, name, 'upgrade')}; nothing was written")
         return migrate_command.callback(**kwargs)
 
     short = "Refused: use newmigration (bare autogenerate)." if migrate_command.name == "migrate" else None
@@ -225,7 +226,9 @@ def db_adopt(cli):
     if cli:  # for the app as `flask --app` named it, else as it names itself
         info = click.get_current_context().find_object(ScriptInfo)
         app_path = (info and info.app_import_path) or current_app.import_name
-        done += adoption.write_cli(directory.parent, ADOPTED_TEMPLATE, app_path)
+        # Where `flask --app` runs is where the app imports from: the project's root, wherever
+        # the migrations folder is (often inside the package).
+        done += adoption.write_cli(Path.cwd(), ADOPTED_TEMPLATE, app_path)
     for line in done:
         click.echo(line)
     if migrate.db.metadata.naming_convention == NAMING_CONVENTION:
@@ -308,7 +311,7 @@ def db_newmigration(message, renames):
     if findings:
         click.echo(f"db lint found {len(findings)} thing(s) to review:")
         echo_findings(findings, indent="  ")
-    click.echo("Review it, then apply it with `make migrate`.")
+    click.echo(f"Review it, then apply it with `{advice(current_app.config, current_app.import_name, 'upgrade')}`.")
 
 
 @db_group.command("journal")

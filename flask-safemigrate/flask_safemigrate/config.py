@@ -127,6 +127,20 @@ def command_line(config, app_name):
     return f"flask --app {app_name}"
 
 
+# The make target of each db command advice names, in an app that has the scaffold's Makefile.
+MAKE_TARGETS = {"newmigration": ('newmigration MSG="..."', 'newmigration -m "..."'),
+                "upgrade": ("migrate", "upgrade")}
+
+
+def advice(config, app_name, command):
+    """How to run `db COMMAND`, as printed advice: its make target in an app run with SETTINGS
+    (scaffolded: it has the Makefile), else the command line (an adopted app: no make targets)."""
+    target, args = MAKE_TARGETS[command]
+    if config["SETTINGS_FILE"]:
+        return f"make {target}"
+    return f"{command_line(config, app_name)} db {args}"
+
+
 MAKE_SECRET_KEY = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
 SECRET_KEY_BYTES = 32
 

@@ -177,11 +177,35 @@ def test_check_reports_what_stock_reports_when_the_models_changed(tmp_path, data
         models.write_text(models.read_text().replace(
             '    name = db.Column(db.String(80), nullable=False)\n',
             '    name = db.Column(db.String(80), nullable=False)\n    motto = db.Column(db.String(200))\n'))
+        # The database's default that the models no longer declare: stock does not compare
+        # server defaults, and neither does an adopted app (it reported one difference more).
+        models.write_text(models.read_text().replace('server_default="member",', ""))
     stock_check, our_check = flask(stock, "db", "check", url=database_url), flask(root, "db", "check", url=database_url)
     assert stock_check.returncode != 0 and our_check.returncode != 0, our_check.stderr
     stock_ops = re.findall(r"(?:\[|, )\('(\w+)', ", stock_check.stderr)
     assert stock_ops == ["add_column"] and "motto" in stock_check.stderr
     assert "(1 difference)" in our_check.stderr and "teams.motto" in our_check.stderr
+    # The advice is for this app, which has no make targets: its own command line.
+    assert 'write a migration: flask --app stockapp db newmigration -m "..."' in our_check.stderr
+    refused = flask(root, "db", "migrate", url=database_url)
+    assert refused.returncode != 0 and "make" not in refused.stderr, refused.stderr
+    assert 'flask --app stockapp db newmigration -m "..."' in refused.stderr
+    assert "flask --app stockapp db upgrade" in refused.stderr
+
+
+def test_a_history_that_does_not_load_is_not_adopted_half_way(tmp_path, database_url):
+    """The toolkit's env.py was put in place before the history was read; a version file that
+    did not import then left env.py swapped with no adoption record, and the old files would
+    have run under the naming convention."""
+    root = adopted(tmp_path)
+    (root / "migrations" / "versions" / "0ld1_broken.py").write_text(
+        "from oldapp.models import db  # noqa\nrevision = '0ld1'\ndown_revision = '82b745a8dd51'\n")
+    before = {p.name: p.read_bytes() for p in (root / "migrations").iterdir() if p.is_file()}
+    result = flask(root, "db", "adopt", url=database_url)
+    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
+    (line,) = [l for l in result.stderr.splitlines() if l.startswith("Error:")]
+    assert "oldapp" in line, line
+    assert {p.name: p.read_bytes() for p in (root / "migrations").iterdir() if p.is_file()} == before
 
 
 def test_migrations_written_after_adoption_get_the_toolkits_names(tmp_path, database_url):
@@ -256,7 +280,7 @@ def test_adopt_cli_writes_bin_manage_and_make_targets_without_touching_the_app(t
     root = adopted(tmp_path)
     app_code = {p: p.read_text() for p in (root / "stockapp").glob("*.py")}
     out = ok(flask(root, "db", "adopt", "--cli", url=database_url))
-    assert "wrote bin/manage.py" in out and "wrote Makefile" in out
+    assert f"wrote {root / 'bin' / 'manage.py'}" in out and f"wrote {root / 'Makefile'}" in out
     assert {p: p.read_text() for p in (root / "stockapp").glob("*.py")} == app_code
     environ = {**{k: v for k, v in os.environ.items() if k not in ("SETTINGS", "FLASK_APP", "MAKEFLAGS")},
                "DATABASE_URL": database_url}
@@ -269,4 +293,23 @@ def test_adopt_cli_writes_bin_manage_and_make_targets_without_touching_the_app(t
                                     capture_output=True, text=True, timeout=300))
     assert journal_out.count("upgrade ") == len(HISTORY)
     # Run again, it leaves what is there.
-    assert "left bin/manage.py as it is" in ok(flask(root, "db", "adopt", "--cli", url=database_url))
+    assert "left " + str(root / "bin" / "manage.py") + " as it is" in ok(
+        flask(root, "db", "adopt", "--cli", url=database_url))
+
+
+def test_adopt_cli_writes_to_the_project_root_when_the_migrations_are_in_the_package(tmp_path, database_url):
+    """The files went beside the migrations folder: inside the package, where `make` then ran
+    bin/manage.py from a folder the app does not import from."""
+    root = adopted(tmp_path)
+    shutil.move(root / "migrations", root / "stockapp" / "migrations")
+    init = root / "stockapp" / "__init__.py"
+    init.write_text(init.read_text().replace(
+        "migrate.init_app(app, db,", 'migrate.init_app(app, db, directory=os.path.join(BASE_DIR, "stockapp", "migrations"),'))
+    out = ok(flask(root, "db", "adopt", "--cli", url=database_url))
+    assert (root / "bin" / "manage.py").is_file() and (root / "Makefile").is_file(), out
+    assert not (root / "stockapp" / "bin").exists()
+    environ = {**{k: v for k, v in os.environ.items() if k not in ("SETTINGS", "FLASK_APP", "MAKEFLAGS")},
+               "DATABASE_URL": database_url}
+    make = [shutil.which("make"), "--no-print-directory", "-C", str(root), f"PYTHON={sys.executable}"]
+    assert "upgrade   82b745a8dd51" in ok(subprocess.run(make + ["migrate"], env=environ, capture_output=True,
+                                                          text=True, timeout=300))

@@ -7,13 +7,14 @@ and later files of theirs drop constraints by those names; so they run without t
 naming convention. Migrations written after adoption get the convention like any other."""
 import configparser
 import functools
+import os
 
 from alembic.runtime.migration import RevisionStep
 from alembic.util import CommandError
 from sqlalchemy import MetaData
 
 from . import naming
-from .errors import ToolkitError
+from .errors import ToolkitError, first_line
 
 OPTION = "safemigrate_adopted_at"
 
@@ -85,26 +86,44 @@ def adopt(directory, template, script):
     if not ini.is_file() or not (directory / "env.py").is_file():
         raise AdoptionError(f"{directory} is not a Flask-Migrate migrations folder (it has no"
                             " alembic.ini and env.py); point --directory at the one `flask db init` made")
-    done = []
-    for name in REPLACED:
-        ours, theirs = (template / name).read_text(), directory / name
-        if theirs.is_file() and theirs.read_text() == ours:
-            continue
-        if theirs.is_file():
-            theirs.replace(theirs.with_name(name + ".orig"))
-            done.append(f"replaced {name} with the toolkit's (yours is kept as {name}.orig)")
-        else:
-            done.append(f"wrote the toolkit's {name}")
-        theirs.write_text(ours)
+    # Everything is read and checked before anything is written, and the record goes first:
+    # the toolkit's env.py without it would run the old files under the naming convention.
+    try:
+        heads = tuple(script.get_heads())  # reads every version file
+    except Exception as e:  # a version file that does not load: an import, a syntax error
+        raise AdoptionError(f"the history in {directory} does not load: {first_line(e)}; fix that"
+                            " and run db adopt again (nothing was changed)") from e
     recorded = _recorded(ini)
-    heads = tuple(script.get_heads())
+    done = []
     if recorded is not None:
         done.append(f"already adopted at {recorded or 'an empty history'}: alembic.ini is unchanged")
     else:
         _record(ini, heads)
         done.append(f"recorded in alembic.ini: revisions up to {' '.join(heads) or '(none yet)'} were"
                     " written before adoption and keep the constraint names stock Alembic gave them")
+    for name in REPLACED:
+        ours, theirs = (template / name).read_text(), directory / name
+        if theirs.is_file() and theirs.read_text() == ours:
+            continue
+        written = theirs.with_name(name + ".new")
+        written.write_text(ours)
+        if theirs.is_file():
+            kept = _unused(theirs.with_name(name + ".orig"))  # an older .orig is never overwritten
+            os.link(theirs, kept)
+            done.append(f"replaced {name} with the toolkit's (yours is kept as {kept.name})")
+        else:
+            done.append(f"wrote the toolkit's {name}")
+        os.replace(written, theirs)  # at no moment is there no env.py
     return done
+
+
+def _unused(path):
+    """`path`, or path.1, path.2, ... : the first that does not exist."""
+    n, candidate = 0, path
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}.{n}")
+    return candidate
 
 
 def _recorded(ini):
@@ -121,30 +140,33 @@ def _record(ini, heads):
     if at is None:
         raise AdoptionError(f"{ini} has no [alembic] section; add one (`flask db init` writes it)")
     record = ("# Flask-SafeMigrate (db adopt): these revisions and all before them were written before\n"
-              "# adoption; they run with the constraint names stock Alembic gives. Do not edit.\n"
+              "# adoption; they run with the constraint names stock Alembic gives. Change it only to\n"
+              "# correct it: a revision moved out of it would run under the naming convention.\n"
               f"{OPTION} = {' '.join(heads)}\n")
     lines.insert(at + 1, record)
-    ini.write_text("".join(lines))
+    written = ini.with_name(ini.name + ".new")
+    written.write_text("".join(lines))
+    os.replace(written, ini)
 
 
 def write_cli(root, template, app_path):
     """bin/manage.py and safemigrate.mk (make targets) from `template` into the project folder
-    `root`, for the app `flask --app APP_PATH` loads; a file already there is left as it is.
+    `root` (where `flask --app` runs), for the app `flask --app APP_PATH` loads; a file already there is left as it is.
     A project without a Makefile gets one that includes safemigrate.mk. Return what was done."""
     done = []
     for name in ("bin/manage.py", "safemigrate.mk"):
         target = root / name
         if target.exists():
-            done.append(f"left {name} as it is (it exists)")
+            done.append(f"left {target} as it is (it exists)")
             continue
         target.parent.mkdir(exist_ok=True)
         target.write_text((template / name).read_text().replace("__app__", app_path))
         target.chmod((template / name).stat().st_mode & 0o777)
-        done.append(f"wrote {name}")
+        done.append(f"wrote {target}")
     makefile = root / "Makefile"
     if not makefile.exists():
         makefile.write_text("include safemigrate.mk\n")
-        done.append("wrote Makefile (it includes safemigrate.mk: make migrate, newmigration MSG=..., check, ...)")
+        done.append(f"wrote {makefile} (it includes safemigrate.mk: make migrate, newmigration MSG=..., check, ...)")
     elif "safemigrate.mk" not in makefile.read_text():
-        done.append("to get the make targets, add `include safemigrate.mk` to your Makefile")
+        done.append(f"to get the make targets, add `include safemigrate.mk` to {makefile}")
     return done

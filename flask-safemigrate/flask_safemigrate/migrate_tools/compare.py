@@ -47,7 +47,14 @@ def compare_type(context, inspected_column, metadata_column, inspected_type, met
 
 def compare_server_default(context, inspected_column, metadata_column, inspected_default,
                            metadata_default, rendered_metadata_default):
-    """Alembic's compare_server_default hook: True differs, False same, None undecided."""
+    """Alembic's compare_server_default hook: True differs, False same, None undecided.
+
+    In an adopted app, server defaults are not compared, as stock Flask-Migrate does not: its
+    databases hold defaults that its models never declared, and `db check` gives stock's verdicts."""
+    from . import adoption
+
+    if context.config is not None and adoption.adopted_heads(context.config):
+        return False
     if inspected_default is None or rendered_metadata_default is None:
         return None  # only one side has a default: Alembic reports that itself
     type_ = metadata_column.type

@@ -101,7 +101,7 @@ def _literal(node):
         return _UNKNOWN
 
 
-def check_single_head(script_directory, destination):
+def check_single_head(script_directory, destination, command_line="bin/manage.py"):
     """Refuse a run to "head" when the history has branched, naming the heads and the merge."""
     if "head" not in to_tuple(destination, default=()):
         return
@@ -111,10 +111,10 @@ def check_single_head(script_directory, destination):
         raise HistoryError(
             f"the migrations have multiple heads: {listed}; two migrations follow the same one"
             f" (two branches each added one): join them with"
-            f" `bin/manage.py db merge -m \"merge heads\" {' '.join(heads)}`, then run this again")
+            f" `{command_line} db merge -m \"merge heads\" {' '.join(heads)}`, then run this again")
 
 
-def check_applied(current_heads, script_directory):
+def check_applied(current_heads, script_directory, command_line="bin/manage.py"):
     """Refuse a database at a revision that no migration file has (a file deleted, or a branch
     switched), before anything reads or changes it."""
     known = {script.revision for script in script_directory.walk_revisions()}
@@ -122,7 +122,7 @@ def check_applied(current_heads, script_directory):
         if revision not in known:
             raise HistoryError(
                 f"the database is at {revision}, but no migration file has it: restore it from git,"
-                f" or `bin/manage.py db stamp --purge REVISION` with the revision its schema is at")
+                f" or `{command_line} db stamp --purge REVISION` with the revision its schema is at")
 
 
 KINDS = {datetime.datetime: "a date and time", int: "a whole number", str: "text"}
@@ -155,10 +155,10 @@ def check_journal(connection):
                     f" or delete it")
 
 
-def check_run(connection, script_directory, migration_context):
+def check_run(connection, script_directory, migration_context, command_line="bin/manage.py"):
     """Check the history before an Alembic command runs on the database (`stamp --purge` may
     start from a revision no file has: it replaces it)."""
-    check_single_head(script_directory, migration_context.opts.get("destination_rev"))
+    check_single_head(script_directory, migration_context.opts.get("destination_rev"), command_line)
     check_journal(connection)
     if not migration_context.opts.get("purge"):
-        check_applied(migration_context.get_current_heads(), script_directory)
+        check_applied(migration_context.get_current_heads(), script_directory, command_line)

@@ -111,7 +111,7 @@ def recorded_checksums(connection):
     return {revision: checksum for revision, checksum in rows}
 
 
-def verify(connection, script_directory, current_heads, record_baseline, repair_command):
+def verify(connection, script_directory, current_heads, record_baseline, command_line):
     """Refuse to go on if a migration was interrupted, or an applied file was edited since.
 
     Applied migrations with no recorded checksum (applied before the journal) get a baseline
@@ -120,7 +120,7 @@ def verify(connection, script_directory, current_heads, record_baseline, repair_
         return
     stuck = interrupted(connection)
     if stuck:
-        raise MigrationRefused(interrupted_message(stuck[-1], script_directory, repair_command))
+        raise MigrationRefused(interrupted_message(stuck[-1], script_directory, f"{command_line} db repair"))
     recorded = recorded_checksums(connection)
     for script in script_directory.iterate_revisions(current_heads, "base"):
         checksum = file_checksum(script.path)
@@ -131,7 +131,7 @@ def verify(connection, script_directory, current_heads, record_baseline, repair_
             raise MigrationRefused(
                 f"{script.path} was edited after it was applied to this database"
                 f" (revision {script.revision}); restore it, or if the edit is intended, accept it:"
-                f" bin/manage.py db accept {script.revision}")
+                f" {command_line} db accept {script.revision}")
 
 
 def accept(connection, script):

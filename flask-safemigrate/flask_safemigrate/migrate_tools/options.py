@@ -16,7 +16,12 @@ class RunOptions:
     # before the first of them runs (the downgrade guard's list, the backup decision).
     before_run: Optional[Callable] = None
     lock_held: bool = False  # the caller holds the migration lock already (db reset)
-    repair_command: str = "bin/manage.py db repair"  # as the refusal after an interruption prints it
+    # How advice runs a db command for this config ("SETTINGS=... bin/manage.py", "flask --app X").
+    command_line: str = "bin/manage.py"
+
+    @property
+    def repair_command(self):  # as the refusal after an interruption prints it
+        return f"{self.command_line} db repair"
 
 
 def run_options(config):

@@ -86,7 +86,7 @@ def run_migrations(context, url, target_metadata, configure_args, lock_timeout=5
                               **options)
             migration_context = context.get_context()
             # A broken history refuses here, in one line, before anything is written.
-            history.check_run(connection, context.script, migration_context)
+            history.check_run(connection, context.script, migration_context, run.command_line)
             if migrating:
                 journal.ensure(connection)
             if migrating or checking:
@@ -95,7 +95,7 @@ def run_migrations(context, url, target_metadata, configure_args, lock_timeout=5
                 current = () if migration_context.opts.get("purge") else \
                     migration_context.get_current_heads()
                 journal.verify(connection, context.script, current, record_baseline=migrating,
-                               repair_command=run.repair_command)
+                               command_line=run.command_line)
             if not external:  # the caller's transaction is the caller's to commit
                 connection.commit()
             if run.dry_run:
