@@ -238,6 +238,46 @@ class Project(db.Model):
     assert "projects" not in snapshot(database_url)[0]
 
 
+@pytest.mark.parametrize("written_on", ["sqlite", "backend"])
+def test_constraints_made_before_adoption_are_dropped_on_every_backend(tmp_path, database_url, written_on):
+    """Constraints stock Alembic made without names have a name of each backend's own (none on
+    SQLite): a migration written on one backend that drops them must find them on the others."""
+    root = adopted(tmp_path)
+    dev = f"sqlite:///{tmp_path / 'dev.db'}"
+    for url in (dev, database_url):
+        ok(flask(root, "db", "adopt", url=url))
+        ok(flask(root, "db", "upgrade", url=url))
+    add_rows(database_url)
+    models = root / "stockapp" / "models.py"
+    source = models.read_text()
+    for old, new in (('    __table_args__ = (db.UniqueConstraint("user_id", "team_id"),)\n', ""),
+                     ('db.Column(db.Integer, db.ForeignKey("teams.id"))', "db.Column(db.Integer)")):
+        assert old in source
+        source = source.replace(old, new)
+    models.write_text(source)
+    out = ok(flask(root, "db", "newmigration", "-m", "loose memberships",
+                   url=dev if written_on == "sqlite" else database_url))
+    (written,) = set(versions_digest(root)) - set(versions_digest(project(tmp_path, "stock")))
+    text = (root / "migrations" / "versions" / written).read_text()
+    assert "drop_constraint(None" not in text and "drop_constraint_by_columns" in text, text
+    assert "memberships(user_id, team_id)" in out and "memberships(team_id)" in out, out
+    for url in (dev, database_url):
+        ok(flask(root, "db", "upgrade", url=url))
+        ok(flask(root, "db", "check", url=url))
+        insert(url, "memberships", id=2, user_id=1, team_id=1)  # the pair is no longer unique
+        insert(url, "memberships", id=3, user_id=1, team_id=99)  # nor is team_id a team's
+    assert query(database_url, "SELECT count(*) FROM memberships") == [(3,)]
+    # The downgrade puts them back, under the convention's names, on rows that fit them.
+    query(database_url, "DELETE FROM memberships WHERE id > 1", autocommit=True)
+    ok(flask(root, "db", "downgrade", HEAD, "--yes", url=database_url))
+    schema = snapshot(database_url)[0]["memberships"]
+    assert ("uq_memberships_user_id_team_id", ("user_id", "team_id")) in schema["uniques"] or \
+        ("uq_memberships_user_id_team_id", ("user_id", "team_id"), True) in schema["indexes"], schema
+    assert ("fk_memberships_team_id_teams", ("team_id",), "teams", None) in schema["fks"], schema
+    ok(flask(root, "db", "upgrade", url=database_url))
+    ok(flask(root, "db", "check", url=database_url))
+
+
 # What a migration written for an older app meets, and the one line that says what to change.
 OLD_IDIOMS = {
     "old-package import": ("from oldapp.models import db  # noqa\n", "def upgrade():\n    pass",

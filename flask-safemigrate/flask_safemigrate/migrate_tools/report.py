@@ -7,6 +7,8 @@ from alembic.operations import ops as alembic_ops
 from sqlalchemy import CheckConstraint, Enum, ForeignKeyConstraint, PrimaryKeyConstraint, UniqueConstraint
 from sqlalchemy.exc import CompileError
 
+from . import naming
+
 
 class MigrationTimer:
     """An on_version_apply hook that prints each migration with its duration."""
@@ -51,6 +53,8 @@ def _describe(op, table, dialect):
         return f"alter column {table}.{op.column_name}: {', '.join(_column_changes(op, dialect))}"
     if isinstance(op, alembic_ops.ExecuteSQLOp):
         return f"execute {op.sqltext}"
+    if isinstance(op, naming.DropConstraintByColumnsOp):
+        return f"drop {op.what()}, by its columns (its name is the backend's own)"
     if isinstance(op, alembic_ops.RenameTableOp):
         return f"rename table {op.table_name} to {op.new_table_name}"
     if words.endswith("enum type"):  # enums.py: create, alter or drop a PostgreSQL type
