@@ -19,7 +19,7 @@ from .config import advice, command_line, config_name, shown
 from .migrate_tools import backfill, history, journal, opcalls, plan
 from .migrate_tools.masking import masked
 from .migrate_tools.naming import NAMING_CONVENTION
-from .migrating import (alembic_config, ask_of_next_run, check_history, drift, lint_findings,
+from .migrating import (alembic_config, app_path, ask_of_next_run, check_history, drift, lint_findings,
                         migration_connection, planned, script_directory, status)
 
 
@@ -155,7 +155,7 @@ def _no_bare_autogenerate(migrate_command):
     def callback(**kwargs):
         if migrate_command.name == "migrate" or kwargs.get("autogenerate"):
             spelled = "db migrate" if migrate_command.name == "migrate" else "db revision --autogenerate"
-            config, name = current_app.config, current_app.import_name
+            config, name = current_app.config, app_path()
             raise click.ClickException(
                 f"{spelled} is Flask-Migrate's bare autogenerate (no rename question, scratch database"
                 f" or lint): write the migration with {advice(config, name, 'newmigration')}; to apply"
@@ -215,20 +215,16 @@ def db_help(ctx):
 @with_appcontext
 def db_adopt(cli):
     """Bring an existing Flask-Migrate migrations folder under the toolkit (versions untouched)."""
-    from flask.cli import ScriptInfo
-
     from .migrate_tools import adoption
     from .scaffold import ADOPTED_TEMPLATE, PLACEHOLDER, TEMPLATE
 
     migrate = current_app.extensions["migrate"]
-    directory = Path(migrate.directory).absolute()
+    directory = Path(g.get("directory") or migrate.directory).absolute()  # db --directory DIR adopt
     done = adoption.adopt(directory, TEMPLATE / PLACEHOLDER / "migrations", script_directory())
     if cli:  # for the app as `flask --app` named it, else as it names itself
-        info = click.get_current_context().find_object(ScriptInfo)
-        app_path = (info and info.app_import_path) or current_app.import_name
         # Where `flask --app` runs is where the app imports from: the project's root, wherever
         # the migrations folder is (often inside the package).
-        done += adoption.write_cli(Path.cwd(), ADOPTED_TEMPLATE, app_path)
+        done += adoption.write_cli(Path.cwd(), ADOPTED_TEMPLATE, app_path())
     for line in done:
         click.echo(line)
     if migrate.db.metadata.naming_convention == NAMING_CONVENTION:
@@ -237,7 +233,7 @@ def db_adopt(cli):
         click.echo("next: give your SQLAlchemy() metadata=MetaData(naming_convention=NAMING_CONVENTION)"
                    " (from flask_safemigrate), so the constraints of new migrations get names;"
                    " if it has a naming convention of its own, keep that one instead")
-    click.echo(f"then: {command_line(current_app.config, current_app.import_name)} db upgrade"
+    click.echo(f"then: {command_line(current_app.config, app_path())} db upgrade"
                " records the checksums of the migrations already applied")
 
 
@@ -311,7 +307,7 @@ def db_newmigration(message, renames):
     if findings:
         click.echo(f"db lint found {len(findings)} thing(s) to review:")
         echo_findings(findings, indent="  ")
-    click.echo(f"Review it, then apply it with `{advice(current_app.config, current_app.import_name, 'upgrade')}`.")
+    click.echo(f"Review it, then apply it with `{advice(current_app.config, app_path(), 'upgrade')}`.")
 
 
 @db_group.command("journal")

@@ -1,6 +1,7 @@
 """Resolve the config file named by SETTINGS, load it over the defaults, validate it."""
 import ast
 import os
+import shlex
 import sys
 import traceback
 from pathlib import Path
@@ -124,7 +125,7 @@ def command_line(config, app_name):
     """How to run a `db` command against this config, as printed advice."""
     if config["SETTINGS_FILE"]:
         return f"SETTINGS={config['SETTINGS_FILE']} bin/manage.py"
-    return f"flask --app {app_name}"
+    return f"flask --app {shlex.quote(app_name)}"
 
 
 # The make target of each db command advice names, in an app that has the scaffold's Makefile.

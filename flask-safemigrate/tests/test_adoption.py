@@ -193,6 +193,27 @@ def test_check_reports_what_stock_reports_when_the_models_changed(tmp_path, data
     assert "flask --app stockapp db upgrade" in refused.stderr
 
 
+def test_adopt_takes_the_directory_and_advice_names_the_app_as_typed(tmp_path, database_url):
+    """`db --directory DIR adopt` adopted ./migrations (or refused, naming an option adopt does
+    not take); advice named the app by its import name, not as `flask --app` was given it."""
+    root = adopted(tmp_path)
+    shutil.move(root / "migrations", root / "elsewhere")
+    app = ["--app", "stockapp:create_app()"]
+    environ = {k: v for k, v in os.environ.items() if k not in ("SETTINGS", "FLASK_APP")}
+    environ.update(DATABASE_URL=database_url, PYTHONPATH=str(root))
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "flask", *app, "db", "--directory", "elsewhere", *args],
+                              cwd=root, env=environ, capture_output=True, text=True, timeout=300)
+
+    out = ok(run("adopt"))
+    assert "safemigrate_adopted_at = 82b745a8dd51" in (root / "elsewhere" / "alembic.ini").read_text(), out
+    assert (root / "elsewhere" / "env.py.orig").is_file()
+    refused = run("migrate")
+    assert refused.returncode != 0
+    assert "flask --app 'stockapp:create_app()' db newmigration -m" in refused.stderr, refused.stderr
+
+
 def test_a_history_that_does_not_load_is_not_adopted_half_way(tmp_path, database_url):
     """The toolkit's env.py was put in place before the history was read; a version file that
     did not import then left env.py swapped with no adoption record, and the old files would
@@ -204,7 +225,7 @@ def test_a_history_that_does_not_load_is_not_adopted_half_way(tmp_path, database
     result = flask(root, "db", "adopt", url=database_url)
     assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
     (line,) = [l for l in result.stderr.splitlines() if l.startswith("Error:")]
-    assert "oldapp" in line, line
+    assert "0ld1_broken.py:1: ModuleNotFoundError" in line and "it imports 'oldapp'" in line, line
     assert {p.name: p.read_bytes() for p in (root / "migrations").iterdir() if p.is_file()} == before
 
 

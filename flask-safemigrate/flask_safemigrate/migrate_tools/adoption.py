@@ -8,13 +8,15 @@ naming convention. Migrations written after adoption get the convention like any
 import configparser
 import functools
 import os
+import traceback
+from pathlib import Path
 
 from alembic.runtime.migration import RevisionStep
 from alembic.util import CommandError
 from sqlalchemy import MetaData
 
 from . import naming
-from .errors import ToolkitError, first_line
+from .errors import ToolkitError, advice, named
 
 OPTION = "safemigrate_adopted_at"
 
@@ -85,14 +87,15 @@ def adopt(directory, template, script):
     ini = directory / "alembic.ini"
     if not ini.is_file() or not (directory / "env.py").is_file():
         raise AdoptionError(f"{directory} is not a Flask-Migrate migrations folder (it has no"
-                            " alembic.ini and env.py); point --directory at the one `flask db init` made")
+                            " alembic.ini and env.py); point `db --directory DIR adopt` at the one `flask db init` made")
     # Everything is read and checked before anything is written, and the record goes first:
     # the toolkit's env.py without it would run the old files under the naming convention.
     try:
         heads = tuple(script.get_heads())  # reads every version file
     except Exception as e:  # a version file that does not load: an import, a syntax error
-        raise AdoptionError(f"the history in {directory} does not load: {first_line(e)}; fix that"
-                            " and run db adopt again (nothing was changed)") from e
+        raise AdoptionError(f"the history in {directory} does not load: {_where(e, directory)}"
+                            f"{named(e)}; {advice(e) or 'fix that'}; then run db adopt again"
+                            " (nothing was changed)") from e
     recorded = _recorded(ini)
     done = []
     if recorded is not None:
@@ -115,6 +118,15 @@ def adopt(directory, template, script):
             done.append(f"wrote the toolkit's {name}")
         os.replace(written, theirs)  # at no moment is there no env.py
     return done
+
+
+def _where(error, directory):
+    """'versions/x.py:4: ', the innermost line of the migrations folder the error came from."""
+    if isinstance(error, SyntaxError) and error.filename:
+        return f"{error.filename}:{error.lineno}: "
+    inside = [f for f in traceback.extract_tb(error.__traceback__)
+              if Path(f.filename).resolve().is_relative_to(directory.resolve())]
+    return f"{inside[-1].filename}:{inside[-1].lineno}: " if inside else ""
 
 
 def _unused(path):
