@@ -102,8 +102,9 @@ def _confirm_downgrade(scripts, destination, yes):
         return
     if not sys.stdin.isatty():
         raise click.ClickException(
-            f"refusing to downgrade {config_name(current_app.config)} (not disposable)"
-            " without confirmation: run it in a terminal, or pass --yes; nothing was changed")
+            f"refusing to downgrade a database that is not disposable (config"
+            f" {config_name(current_app.config)}) without confirmation: run it in a terminal,"
+            " or pass --yes; nothing was changed")
     if not click.confirm("Revert these migrations? Data in what they drop is lost", default=False):
         raise click.ClickException("downgrade cancelled; nothing was changed")
 

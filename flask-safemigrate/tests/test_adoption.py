@@ -214,6 +214,35 @@ def test_adopt_takes_the_directory_and_advice_names_the_app_as_typed(tmp_path, d
     assert "flask --app 'stockapp:create_app()' db newmigration -m" in refused.stderr, refused.stderr
 
 
+def test_newmigration_and_status_agree_with_check_after_a_column_restated(tmp_path, database_url):
+    """A stock migration that changes only a column's nullability, naming VARCHAR as its existing
+    type, turns an Enum into a VARCHAR on MariaDB (MODIFY restates the column): `db check` saw it,
+    while newmigration (on a scratch database that kept the declared Enum) wrote nothing."""
+    root = adopted(tmp_path)
+    (root / "migrations" / "versions" / "0ld2_role_nullable.py").write_text(
+        '"""role nullable"""\nfrom alembic import op\nimport sqlalchemy as sa\n\n'
+        f"revision = '0ld2'\ndown_revision = {HEAD!r}\n\n\n"
+        "def upgrade():\n    with op.batch_alter_table('users') as batch_op:\n"
+        "        batch_op.alter_column('role', existing_type=sa.VARCHAR(length=6), nullable=True,"
+        " existing_server_default=sa.text(\"'member'\"))\n\n\n"
+        "def downgrade():\n    pass\n")
+    models = root / "stockapp" / "models.py"
+    models.write_text(models.read_text().replace("        nullable=False,\n        server_default", "        nullable=True,\n        server_default"))
+    ok(flask(root, "db", "adopt", url=database_url))
+    ok(flask(root, "db", "upgrade", url=database_url))
+    check = flask(root, "db", "check", url=database_url)
+    status = flask(root, "db", "status", url=database_url)
+    written = flask(root, "db", "newmigration", "-m", "role again", url=database_url)
+    assert written.returncode == 0, written.stderr
+    if check.returncode == 0:  # PostgreSQL and SQLite keep the type
+        assert "No changes in the models" in written.stdout and "match the migrations" in status.stdout
+    else:  # MariaDB: the column is VARCHAR now, and the new migration makes it the Enum again
+        assert "users.role" in check.stderr and "users.role" in status.stdout + status.stderr, status.stdout
+        assert "wrote " in written.stdout, written.stdout
+        ok(flask(root, "db", "upgrade", url=database_url))
+        ok(flask(root, "db", "check", url=database_url))
+
+
 def test_a_history_that_does_not_load_is_not_adopted_half_way(tmp_path, database_url):
     """The toolkit's env.py was put in place before the history was read; a version file that
     did not import then left env.py swapped with no adoption record, and the old files would

@@ -22,7 +22,7 @@ class DeclaredTypes(dict):
         super().__init__()
         self.checks = {}
 
-    def record(self, op, table=None):
+    def record(self, op, table=None, dialect=None):
         table = table or getattr(op, "table_name", None)
         if isinstance(op, ops.CreateTableOp):
             self.update({(table, c.name): c.type for c in op.columns if hasattr(c, "type")})
@@ -37,6 +37,10 @@ class DeclaredTypes(dict):
         elif isinstance(op, ops.AlterColumnOp):
             if op.modify_type is not None:
                 self[table, op.column_name] = op.modify_type
+            elif dialect in ("mysql", "mariadb") and op.existing_type is not None and _restated(op):
+                # MariaDB/MySQL restate the whole column (MODIFY/CHANGE), with the type the op
+                # names as existing: the column has that type now, whatever it had before.
+                self[table, op.column_name] = op.existing_type
             if op.modify_name and (table, op.column_name) in self:
                 self[table, op.modify_name] = self.pop((table, op.column_name))
         elif isinstance(op, ops.DropColumnOp):
@@ -49,6 +53,12 @@ class DeclaredTypes(dict):
                         found[op.new_table_name, key[1]] = value
 
 
+def _restated(op):
+    """Whether MariaDB/MySQL run `op` as MODIFY or CHANGE (Alembic's MySQLImpl.alter_column)."""
+    return (op.modify_name is not None or op.modify_nullable is not None
+            or op.kw.get("autoincrement") is not None or op.modify_comment is not False)
+
+
 def declared_types(context):
     """The DeclaredTypes being recorded for this run (empty when none is)."""
     config = getattr(context, "config", None)
@@ -56,9 +66,10 @@ def declared_types(context):
 
 
 def _recorded(operations, op):
-    types = declared_types(operations.get_context())
+    context = operations.get_context()
+    types = declared_types(context)
     if isinstance(types, DeclaredTypes):
-        types.record(op)
+        types.record(op, dialect=context.dialect.name)
 
 
 def _recording(original):
