@@ -374,7 +374,7 @@ def test_adopt_cli_writes_bin_manage_and_make_targets_without_touching_the_app(t
     assert {p: p.read_text() for p in (root / "stockapp").glob("*.py")} == app_code
     environ = {**{k: v for k, v in os.environ.items() if k not in ("SETTINGS", "FLASK_APP", "MAKEFLAGS")},
                "DATABASE_URL": database_url}
-    make = [shutil.which("make"), "--no-print-directory", "-C", str(root), f"PYTHON={sys.executable}"]
+    make = [shutil.which("make"), "--no-print-directory", "-C", str(root), f"SAFEMIGRATE_PYTHON={sys.executable}"]
     assert "upgrade   82b745a8dd51" in ok(subprocess.run(make + ["migrate"], env=environ, capture_output=True,
                                                           text=True, timeout=300))
     assert "No new upgrade operations detected" in ok(subprocess.run(
@@ -400,6 +400,8 @@ def test_adopt_cli_writes_to_the_project_root_when_the_migrations_are_in_the_pac
     assert not (root / "stockapp" / "bin").exists()
     environ = {**{k: v for k, v in os.environ.items() if k not in ("SETTINGS", "FLASK_APP", "MAKEFLAGS")},
                "DATABASE_URL": database_url}
-    make = [shutil.which("make"), "--no-print-directory", "-C", str(root), f"PYTHON={sys.executable}"]
+    # A project's PYTHON (ihatemoney's is `uv tool run/python3`) is its own tools'.
+    make = [shutil.which("make"), "--no-print-directory", "-C", str(root), f"SAFEMIGRATE_PYTHON={sys.executable}",
+            "PYTHON=/nonexistent/python3"]
     assert "upgrade   82b745a8dd51" in ok(subprocess.run(make + ["migrate"], env=environ, capture_output=True,
                                                           text=True, timeout=300))

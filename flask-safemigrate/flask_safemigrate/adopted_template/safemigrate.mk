@@ -1,11 +1,12 @@
 # Flask-SafeMigrate's make targets (written by `db adopt --cli`): each is one bin/manage.py
 # db command on the app's own config. Include this file from your Makefile:
 #     include safemigrate.mk
-# PYTHON is the interpreter that has the app and Flask-SafeMigrate installed.
+# SAFEMIGRATE_PYTHON is the interpreter that has the app and Flask-SafeMigrate installed (its own
+# name: a project's PYTHON may be set for other tools).
 
 SAFEMIGRATE_ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
-PYTHON ?= python3
-SAFEMIGRATE := cd $(SAFEMIGRATE_ROOT) && $(PYTHON) bin/manage.py
+SAFEMIGRATE_PYTHON ?= python3
+SAFEMIGRATE := cd $(SAFEMIGRATE_ROOT) && $(SAFEMIGRATE_PYTHON) bin/manage.py
 # MSG may hold any character: make must not expand it, and the recipe reads it from the
 # environment.
 override MSG := $(value MSG)
