@@ -305,6 +305,10 @@ def test_constraints_made_before_adoption_are_dropped_on_every_backend(tmp_path,
         assert old in source
         source = source.replace(old, new)
     models.write_text(source)
+    drift = flask(root, "db", "check", url=dev if written_on == "sqlite" else database_url)
+    assert drift.returncode != 0 and "memberships(user_id, team_id)" in drift.stderr, drift.stderr
+    assert "memberships(team_id)" in drift.stderr and "<" not in drift.stderr, drift.stderr
+    assert "uq_memberships" not in drift.stderr  # it has no such name in the database
     out = ok(flask(root, "db", "newmigration", "-m", "loose memberships",
                    url=dev if written_on == "sqlite" else database_url))
     (written,) = set(versions_digest(root)) - set(versions_digest(project(tmp_path, "stock")))

@@ -132,7 +132,9 @@ class DropConstraintByColumnsOp(ops.MigrateOperation):
 
     def to_diff_tuple(self):
         if self._reverse is not None:
-            return ("remove_constraint" if self.type_ == "unique" else "remove_fk", self._reverse.to_constraint())
+            constraint = self._reverse.to_constraint()
+            constraint.name = None  # the name is the database's own (the convention's is the downgrade's)
+            return ("remove_constraint" if self.type_ == "unique" else "remove_fk", constraint)
         return ("remove_constraint", self.what())
 
     def what(self):
