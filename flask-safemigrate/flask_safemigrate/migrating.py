@@ -167,7 +167,7 @@ def status():
         pending = plan.planned(directory, current, "heads", True)
         recent = journal.entries(connection, 5)
         stuck = journal.interrupted(connection) if journal.exists(connection) else []
-    blocked = journal.interrupted_message(stuck[-1], directory, run_options().repair_command) if stuck else None
+    blocked = journal.interrupted_message(stuck[-1], directory, run_options().command_line) if stuck else None
     differences = model_differences()
     return Status(list(current), list(directory.get_heads()),
                   [(script, lint_findings([script])) for script in pending], recent, blocked,

@@ -163,8 +163,8 @@ def _record(ini, heads):
 
 def write_cli(root, template, app_path):
     """bin/manage.py and safemigrate.mk (make targets) from `template` into the project folder
-    `root` (where `flask --app` runs), for the app `flask --app APP_PATH` loads; a file already there is left as it is.
-    A project without a Makefile gets one that includes safemigrate.mk. Return what was done."""
+    `root` (where `flask --app` runs), for the app `flask --app APP_PATH` loads; a file already
+    there is left as it is. A project without a Makefile gets one that includes safemigrate.mk. Return what was done."""
     done = []
     for name in ("bin/manage.py", "safemigrate.mk"):
         target = root / name

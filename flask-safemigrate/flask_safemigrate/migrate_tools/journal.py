@@ -120,7 +120,7 @@ def verify(connection, script_directory, current_heads, record_baseline, command
         return
     stuck = interrupted(connection)
     if stuck:
-        raise MigrationRefused(interrupted_message(stuck[-1], script_directory, f"{command_line} db repair"))
+        raise MigrationRefused(interrupted_message(stuck[-1], script_directory, command_line))
     recorded = recorded_checksums(connection)
     for script in script_directory.iterate_revisions(current_heads, "base"):
         checksum = file_checksum(script.path)
@@ -176,7 +176,7 @@ def failure(error, statements=None):
     return f"after {statements} statement(s), at line {error.line}: {error.statement}: {first_line(cause)}"
 
 
-def interrupted_message(row, script_directory, repair_command):
+def interrupted_message(row, script_directory, command_line):
     """One line on an interrupted migration: what failed, what may be applied, and the fix."""
     script = script_directory.get_revision(row["revision"])
     path = script.path if script else row["revision"]
@@ -199,7 +199,7 @@ def interrupted_message(row, script_directory, repair_command):
             f" and MySQL/MariaDB cannot roll DDL back, so some of its statements may be applied"
             + ran + "."
             f" Compare the schema with that migration's {direction}(), finish or undo it by hand"
-            f" (and `db stamp` the right revision if needed), then run: {repair_command} {revision}")
+            f" (and `db stamp` the right revision if needed), then run: {command_line} db repair {revision}")
 
 
 def _short(error):

@@ -163,9 +163,8 @@ def _found(connection, op):
 def _conventional_name(op, convention):
     """The name batch mode's reflection gives an unnamed constraint under `convention`."""
     table = Table(op.table_name, MetaData(naming_convention=convention), *[Column(c) for c in op.columns])
-    if op.type_ == "foreignkey":  # the referred table, for %(referred_table_name)s
+    if op.type_ == "foreignkey":  # the referred table too, for %(referred_table_name)s
         Table(op.referred_table, table.metadata, *[Column(c) for c in op.columns])
-    if op.type_ == "foreignkey":
         constraint = ForeignKeyConstraint(op.columns, [f"{op.referred_table}.{c}" for c in op.columns])
     else:
         constraint = UniqueConstraint(*op.columns)

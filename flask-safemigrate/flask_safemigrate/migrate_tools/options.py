@@ -19,10 +19,6 @@ class RunOptions:
     # How advice runs a db command for this config ("SETTINGS=... bin/manage.py", "flask --app X").
     command_line: str = "bin/manage.py"
 
-    @property
-    def repair_command(self):  # as the refusal after an interruption prints it
-        return f"{self.command_line} db repair"
-
 
 def run_options(config):
     """The options a command set for this Alembic config (the defaults if none)."""

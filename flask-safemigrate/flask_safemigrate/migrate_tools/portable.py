@@ -267,12 +267,12 @@ def _by_columns(op, item, metadata):
     for what has no columns to find it by."""
     if isinstance(op, ops.DropConstraintOp) and op.constraint_type == "foreignkey":
         return DropConstraintByColumnsOp(op.table_name, [c.name for c in item.columns], "foreignkey",
-                                                item.referred_table.name, reverse=op._reverse,
-                                                convention=metadata.naming_convention)
+                                         item.referred_table.name, reverse=op._reverse,
+                                         convention=metadata.naming_convention)
     unique = isinstance(op, ops.DropConstraintOp) and op.constraint_type == "unique"
     if unique or (isinstance(op, ops.DropIndexOp) and item.unique and _unique_constraint_backed(item)):
         return DropConstraintByColumnsOp(op.table_name, [c.name for c in item.columns], "unique",
-                                                reverse=op._reverse, convention=metadata.naming_convention)
+                                         reverse=op._reverse, convention=metadata.naming_convention)
     return None
 
 
