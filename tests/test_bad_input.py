@@ -69,15 +69,25 @@ def test_multiple_heads_are_named_with_the_merge_that_joins_them(tmp_path, datab
     conf = write_conf(tmp_path / "a.conf", database_url)
     directory = ScriptDirectory(str(migrations_copy))
     head, base = directory.get_current_head(), directory.get_base()
+    doc = directory.get_revision(head).doc
     branch = manage("db", "-d", str(migrations_copy), "revision", "-m", "branch", "--rev-id", "bbbb0001",
                     "--head", base, "--splice", settings=conf)
     assert branch.returncode == 0, branch.stderr
-    for args in (["upgrade"], ["newmigration", "-m", "x"], ["stamp", "head"], ["reset", "--no-seed"]):
+    versions = migrations_copy / "versions"
+    explained = ["the migrations have 2 heads", f'{head} "{doc}" ({versions / head}_',
+                 f'bbbb0001 "branch" ({versions / "bbbb0001_branch.py"})',
+                 f"each was written after {base} without the others",
+                 'join them with `make merge MSG="merge heads"`']
+    for args in (["upgrade"], ["newmigration", "-m", "x"], ["stamp", "head"], ["reset", "--no-seed"],
+                 ["check"], ["status"]):
         result = manage("db", "-d", str(migrations_copy), *args, settings=conf)
-        versions = migrations_copy / "versions"
-        assert_one_line_error(result, "multiple heads", f"{head} ({versions / head}_",
-                              f"bbbb0001 ({versions / 'bbbb0001_branch.py'})",
-                              f"db merge -m \"merge heads\" {head} bbbb0001")
+        assert_one_line_error(result, *explained)
+    production = write_conf(tmp_path / "p.conf", database_url, disposable=False)
+    result = manage("db", "-d", str(migrations_copy), "upgrade", settings=production)
+    assert_one_line_error(result, f'`SETTINGS={production} bin/manage.py db merge -m "merge heads" heads`')
+    merged = manage("db", "-d", str(migrations_copy), "merge", "-m", "merge heads", "heads", settings=conf)
+    assert merged.returncode == 0, merged.stderr
+    assert manage("db", "-d", str(migrations_copy), "upgrade", settings=conf).returncode == 0
 
 
 def history_conf(tmp_path, database_url, migrations):

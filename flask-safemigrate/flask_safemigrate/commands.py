@@ -290,6 +290,7 @@ def db_newmigration(message, renames):
 
     if not message.strip():
         raise click.UsageError('give a summary: db newmigration -m "add login tracking"')
+    history.check_single_head(script_directory(), advice(current_app.config, app_path(), "merge"))
     config = alembic_config(autogenerate=True)
     config.cmd_opts.quiet = True  # we report the new file ourselves
     config.attributes["rename_answer"] = _rename_answerer(renames)

@@ -130,14 +130,16 @@ def command_line(config, app_name):
 
 # The make target of each db command advice names, in an app that has the scaffold's Makefile.
 MAKE_TARGETS = {"newmigration": ('newmigration MSG="..."', 'newmigration -m "..."'),
-                "upgrade": ("migrate", "upgrade")}
+                "upgrade": ("migrate", "upgrade"),
+                "merge": ('merge MSG="merge heads"', 'merge -m "merge heads" heads')}
 
 
 def advice(config, app_name, command):
-    """How to run `db COMMAND`, as printed advice: its make target in an app run with SETTINGS
-    (scaffolded: it has the Makefile), else the command line (an adopted app: no make targets)."""
+    """How to run `db COMMAND`, as printed advice: its make target in an app run with SETTINGS on
+    a disposable config (a developer's: the Makefile is there), else the command line (an
+    adopted app, production: no make targets)."""
     target, args = MAKE_TARGETS[command]
-    if config["SETTINGS_FILE"]:
+    if config["SETTINGS_FILE"] and config["ALLOW_DB_RESET"]:
         return f"make {target}"
     return f"{command_line(config, app_name)} db {args}"
 

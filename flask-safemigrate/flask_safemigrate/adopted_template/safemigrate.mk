@@ -12,7 +12,7 @@ SAFEMIGRATE := cd $(SAFEMIGRATE_ROOT) && $(SAFEMIGRATE_PYTHON) bin/manage.py
 override MSG := $(value MSG)
 export MSG
 
-.PHONY: newmigration migrate status check downgrade journal lint
+.PHONY: newmigration migrate status check merge downgrade journal lint
 
 newmigration: ## write a migration for your model changes: make newmigration MSG="..."
 	@if [ -z "$$MSG" ]; then echo 'usage: make newmigration MSG="add login tracking"' >&2; exit 2; fi
@@ -26,6 +26,10 @@ status: ## where the database stands: pending migrations (linted), last runs, mo
 
 check: ## fail if the models and the migrations disagree
 	@$(SAFEMIGRATE) db check
+
+merge: ## join two heads (two branches' migrations) with a merge migration: make merge MSG="merge heads"
+	@if [ -z "$$MSG" ]; then echo 'usage: make merge MSG="merge heads"' >&2; exit 2; fi
+	@$(SAFEMIGRATE) db merge -m "$$MSG" heads
 
 downgrade: ## revert the last migration
 	@$(SAFEMIGRATE) db downgrade

@@ -101,17 +101,33 @@ def _literal(node):
         return _UNKNOWN
 
 
-def check_single_head(script_directory, destination, command_line="bin/manage.py"):
-    """Refuse a run to "head" when the history has branched, naming the heads and the merge."""
-    if "head" not in to_tuple(destination, default=()):
-        return
+def check_single_head(script_directory, merge_advice="bin/manage.py db merge -m \"merge heads\" heads"):
+    """Refuse a history that has branched (two migrations follow the same one), naming each head
+    (revision, summary, file), where the branches part, and how to join them."""
     heads = script_directory.get_heads()
     if len(heads) > 1:
-        listed = ", ".join(f"{head} ({script_directory.get_revision(head).path})" for head in heads)
-        raise HistoryError(
-            f"the migrations have multiple heads: {listed}; two migrations follow the same one"
-            f" (two branches each added one): join them with"
-            f" `{command_line} db merge -m \"merge heads\" {' '.join(heads)}`, then run this again")
+        raise HistoryError(branched(script_directory, heads, merge_advice))
+
+
+def branched(script_directory, heads, merge_advice):
+    """The explanation of a history with several heads, in one line."""
+    listed = ", ".join(f'{head} "{_summary(script_directory.get_revision(head))}"'
+                       f" ({script_directory.get_revision(head).path})" for head in heads)
+    # The newest revision every head descends from: where the branches part.
+    shared = set.intersection(*(_ancestors(script_directory, head) for head in heads))
+    parted = next((r.revision for r in script_directory.walk_revisions() if r.revision in shared), None)
+    where = f"each was written after {parted} without the others" if parted else \
+        "they share no revision"
+    return (f"the migrations have {len(heads)} heads: {listed}; {where} (two branches met): join"
+            f" them with `{merge_advice}`, which writes a merge migration, then run this again")
+
+
+def _summary(script):
+    return (script.doc or "").strip().splitlines()[0] if (script.doc or "").strip() else "no summary"
+
+
+def _ancestors(script_directory, head):
+    return {r.revision for r in script_directory.iterate_revisions(head, "base")}
 
 
 def check_applied(current_heads, script_directory, command_line="bin/manage.py"):
@@ -155,10 +171,14 @@ def check_journal(connection):
                     f" or delete it")
 
 
-def check_run(connection, script_directory, migration_context, command_line="bin/manage.py"):
+def check_run(connection, script_directory, migration_context, command_line="bin/manage.py",
+              merge_advice="bin/manage.py db merge -m \"merge heads\" heads"):
     """Check the history before an Alembic command runs on the database (`stamp --purge` may
     start from a revision no file has: it replaces it)."""
-    check_single_head(script_directory, migration_context.opts.get("destination_rev"), command_line)
+    # A run to head, and a comparison of the models with the head (check, autogenerate), need one.
+    if "head" in to_tuple(migration_context.opts.get("destination_rev"), default=()) or \
+            "revision_context" in migration_context.opts:
+        check_single_head(script_directory, merge_advice)
     check_journal(connection)
     if not migration_context.opts.get("purge"):
         check_applied(migration_context.get_current_heads(), script_directory, command_line)

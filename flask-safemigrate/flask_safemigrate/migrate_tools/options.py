@@ -18,6 +18,8 @@ class RunOptions:
     lock_held: bool = False  # the caller holds the migration lock already (db reset)
     # How advice runs a db command for this config ("SETTINGS=... bin/manage.py", "flask --app X").
     command_line: str = "bin/manage.py"
+    # How advice joins two heads for this config (`make merge MSG=...`, or the db merge line).
+    merge_advice: str = 'bin/manage.py db merge -m "merge heads" heads'
 
 
 def run_options(config):

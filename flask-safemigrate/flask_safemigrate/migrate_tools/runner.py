@@ -86,7 +86,8 @@ def run_migrations(context, url, target_metadata, configure_args, lock_timeout=5
                               **options)
             migration_context = context.get_context()
             # A broken history refuses here, in one line, before anything is written.
-            history.check_run(connection, context.script, migration_context, run.command_line)
+            history.check_run(connection, context.script, migration_context, run.command_line,
+                                  run.merge_advice)
             if migrating:
                 journal.ensure(connection)
             if migrating or checking:

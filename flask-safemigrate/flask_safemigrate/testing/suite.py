@@ -12,6 +12,7 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from flask import current_app
 
+from ..migrate_tools import history
 from . import dbstate
 
 
@@ -66,9 +67,10 @@ class MigrationSuite:
 
     def test_single_head(self, app):
         with app.app_context():
-            heads = ScriptDirectory.from_config(_config()).get_heads()
-        assert len(heads) <= 1, f"the history has {len(heads)} heads ({', '.join(heads)}): merge them" \
-                                " (bin/manage.py db merge heads)"
+            directory = ScriptDirectory.from_config(_config())
+            heads = directory.get_heads()
+            why = history.branched(directory, heads, 'make merge MSG="merge heads"') if len(heads) > 1 else ""
+        assert len(heads) <= 1, why
 
     def test_upgrade_from_empty_to_head(self, app):
         with app.app_context():
