@@ -17,7 +17,7 @@ override RENAMES := $(value RENAMES)
 export MSG RENAMES
 
 .DEFAULT_GOAL := help
-.PHONY: help install db newmigration migrate status check merge downgrade server shell test fuzz scaffold bench clean distclean
+.PHONY: help install db newmigration migrate status check merge snapshot downgrade server shell test fuzz scaffold bench clean distclean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -51,6 +51,9 @@ check: $(STAMP) ## fail if the models and the migrations disagree (db check)
 merge: $(STAMP) ## join two heads (two branches' migrations) with a merge migration: make merge MSG="merge heads"
 	@if [ -z "$$MSG" ]; then echo 'usage: make merge MSG="merge heads"' >&2; exit 2; fi
 	@$(DEV) $(MANAGE) db merge -m "$$MSG" heads
+
+snapshot: $(STAMP) ## write migrations/schema.txt again from the whole history (newmigration keeps it up to date)
+	@$(DEV) $(MANAGE) db snapshot
 
 downgrade: $(STAMP) ## revert the dev database's last migration
 	@$(DEV) $(MANAGE) db downgrade

@@ -19,8 +19,9 @@ from .config import advice, command_line, config_name, shown
 from .migrate_tools import backfill, history, journal, opcalls, plan
 from .migrate_tools.masking import masked
 from .migrate_tools.naming import NAMING_CONVENTION
-from .migrating import (alembic_config, app_path, ask_of_next_run, check_history, drift, lint_findings,
-                        migration_connection, planned, script_directory, status)
+from .migrating import (alembic_config, app_path, ask_of_next_run, build_scratch, check_history, drift,
+                        keeps_snapshot, lint_findings, migration_connection, planned, script_directory,
+                        snapshot_from_history, status, write_snapshot)
 
 
 
@@ -284,7 +285,6 @@ def _rename_answerer(mode):
 @with_appcontext
 def db_newmigration(message, renames):
     """Write a migration for the model changes, compared on a scratch database."""
-    from .migrate_tools.declared import DeclaredTypes
     from .migrate_tools.report import describe_operations
     from .migrate_tools.scratch import build_from_migrations, scratch_database
 
@@ -297,12 +297,18 @@ def db_newmigration(message, renames):
     cfg = current_app.config
     with scratch_database(cfg["SQLALCHEMY_DATABASE_URI"], cfg.get("SCRATCH_DATABASE_URL")) as scratch_url:
         # Build the schema the existing migrations produce, then compare the models with it.
-        build_from_migrations(config, scratch_url, "head", {"declared_types": DeclaredTypes()})
+        declared = build_scratch(config, scratch_url)
         script = alembic_command.revision(config, message, autogenerate=True)
+        written = None
+        if script and keeps_snapshot(config):  # the snapshot follows: the new migration runs there too
+            build_from_migrations(config, scratch_url, "head", {"declared_types": declared})
+            written = write_snapshot(config, scratch_url, declared)
     if not script:
         click.echo("No changes in the models: no migration written.")
         return
     click.echo(f"wrote {shown(Path(script.path))}")
+    if written:
+        click.echo(f"wrote {shown(written)} (the schema after it, for review)")
     for line in describe_operations(config.attributes["upgrade_ops"], config.attributes["dialect"]):
         click.echo(f"  {line}")
     findings = lint_findings([script_directory().get_revision(script.revision)])
@@ -310,6 +316,14 @@ def db_newmigration(message, renames):
         click.echo(f"db lint found {len(findings)} thing(s) to review:")
         echo_findings(findings, indent="  ")
     click.echo(f"Review it, then apply it with `{advice(current_app.config, app_path(), 'upgrade')}`.")
+
+
+@db_group.command("snapshot")
+@with_appcontext
+def db_snapshot():
+    """Write migrations/schema.txt again: the schema the whole history builds, replayed."""
+    history.check_single_head(script_directory(), advice(current_app.config, app_path(), "merge"))
+    click.echo(f"wrote {shown(snapshot_from_history())}: the schema the migrations build")
 
 
 @db_group.command("journal")

@@ -20,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 
 from . import __version__
+from .migrate_tools import snapshot
 from .migrate_tools.errors import ToolkitError
 
 TEMPLATE = Path(__file__).resolve().parent / "project_template"
@@ -171,6 +172,11 @@ def copy_example(example, name, work):
             target = work / name / folder / source.name
             target.write_text(renamed(source.read_text(), example.name, name))
     (work / name / "migrations" / "versions" / ".gitkeep").unlink(missing_ok=True)
+    found = snapshot.read(example / "migrations")
+    if found is not None:  # the same schema; the digest is of the renamed files
+        versions = sorted((work / name / "migrations" / "versions").glob("*.py"))
+        found.digest = snapshot.files_digest(versions)
+        snapshot.write(work / name / "migrations", found)
 
 
 def git_commit(dest, name):

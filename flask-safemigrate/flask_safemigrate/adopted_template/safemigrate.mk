@@ -12,7 +12,7 @@ SAFEMIGRATE := cd $(SAFEMIGRATE_ROOT) && $(SAFEMIGRATE_PYTHON) bin/manage.py
 override MSG := $(value MSG)
 export MSG
 
-.PHONY: newmigration migrate status check merge downgrade journal lint
+.PHONY: newmigration migrate status check merge snapshot downgrade journal lint
 
 newmigration: ## write a migration for your model changes: make newmigration MSG="..."
 	@if [ -z "$$MSG" ]; then echo 'usage: make newmigration MSG="add login tracking"' >&2; exit 2; fi
@@ -30,6 +30,9 @@ check: ## fail if the models and the migrations disagree
 merge: ## join two heads (two branches' migrations) with a merge migration: make merge MSG="merge heads"
 	@if [ -z "$$MSG" ]; then echo 'usage: make merge MSG="merge heads"' >&2; exit 2; fi
 	@$(SAFEMIGRATE) db merge -m "$$MSG" heads
+
+snapshot: ## write migrations/schema.txt again from the whole history (newmigration keeps it up to date)
+	@$(SAFEMIGRATE) db snapshot
 
 downgrade: ## revert the last migration
 	@$(SAFEMIGRATE) db downgrade

@@ -9,31 +9,56 @@ column's type is recorded as the migrations declared it, and written instead (po
 import copy
 
 from alembic.operations import Operations, ops, toimpl
-from sqlalchemy import CheckConstraint, Enum
+from sqlalchemy import CheckConstraint, Enum, UniqueConstraint
 
 from .enums import same_enum_type
 
 
 class DeclaredTypes(dict):
-    """(table, column) -> the type the migrations last gave that column; and in `checks`,
-    (table, name) -> the condition of each CHECK constraint as the migrations wrote it."""
+    """(table, column) -> the type the migrations last gave that column; in `checks`,
+    (table, name) -> the condition of each CHECK constraint as the migrations wrote it; in
+    `defaults`, (table, column) -> the server default they gave it (None: none); in `uniques`,
+    (table, name) of each unique constraint (MariaDB reflects them as unique indexes)."""
 
     def __init__(self):
         super().__init__()
         self.checks = {}
+        self.defaults = {}
+        self.uniques = {}
+
+    @classmethod
+    def of(cls, metadata):
+        """What a schema loaded from a snapshot declares (its types, checks and defaults)."""
+        declared = cls()
+        for table in metadata.tables.values():
+            declared.update({(table.name, c.name): c.type for c in table.columns})
+            declared.defaults.update({(table.name, c.name): c.server_default for c in table.columns})
+            declared.checks.update({(table.name, c.name): str(c.sqltext) for c in table.constraints
+                                    if isinstance(c, CheckConstraint) and c.name})
+            declared.uniques.update({(table.name, c.name): True for c in table.constraints
+                                     if isinstance(c, UniqueConstraint) and c.name})
+        return declared
 
     def record(self, op, table=None, dialect=None):
         table = table or getattr(op, "table_name", None)
         if isinstance(op, ops.CreateTableOp):
             self.update({(table, c.name): c.type for c in op.columns if hasattr(c, "type")})
+            self.defaults.update({(table, c.name): c.server_default for c in op.columns
+                                  if hasattr(c, "type")})
             self.checks.update({(table, c.name): str(c.sqltext) for c in op.columns
                                 if isinstance(c, CheckConstraint) and c.name})
+            self.uniques.update({(table, c.name): True for c in op.columns
+                                 if isinstance(c, UniqueConstraint) and c.name})
         elif isinstance(op, ops.CreateCheckConstraintOp):
             self.checks[table, op.constraint_name] = str(op.condition)
+        elif isinstance(op, ops.CreateUniqueConstraintOp):
+            self.uniques[table, op.constraint_name] = True
         elif isinstance(op, ops.DropConstraintOp):
             self.checks.pop((table, op.constraint_name), None)
+            self.uniques.pop((table, op.constraint_name), None)
         elif isinstance(op, ops.AddColumnOp):
             self[table, op.column.name] = op.column.type
+            self.defaults[table, op.column.name] = op.column.server_default
         elif isinstance(op, ops.AlterColumnOp):
             if op.modify_type is not None:
                 self[table, op.column_name] = op.modify_type
@@ -41,12 +66,17 @@ class DeclaredTypes(dict):
                 # MariaDB/MySQL restate the whole column (MODIFY/CHANGE), with the type the op
                 # names as existing: the column has that type now, whatever it had before.
                 self[table, op.column_name] = op.existing_type
-            if op.modify_name and (table, op.column_name) in self:
-                self[table, op.modify_name] = self.pop((table, op.column_name))
+            if op.modify_server_default is not False:
+                self.defaults[table, op.column_name] = op.modify_server_default
+            if op.modify_name:
+                for found in (self, self.defaults):
+                    if (table, op.column_name) in found:
+                        found[table, op.modify_name] = found.pop((table, op.column_name))
         elif isinstance(op, ops.DropColumnOp):
             self.pop((table, op.column_name), None)
+            self.defaults.pop((table, op.column_name), None)
         elif isinstance(op, (ops.DropTableOp, ops.RenameTableOp)):
-            for found in (self, self.checks):
+            for found in (self, self.checks, self.defaults, self.uniques):
                 for key in [k for k in found if k[0] == table]:
                     value = found.pop(key)
                     if isinstance(op, ops.RenameTableOp):

@@ -123,3 +123,22 @@ def build_from_migrations(config, scratch_url, destination, attributes):
     except DBAPIError as e:
         raise ScratchDatabaseError("building the scratch database from the migrations failed: "
                                    + explain(e, scratch_url)) from None
+
+
+def build_from_snapshot(scratch_url, found, script_directory, naming_convention):
+    """Create the snapshot's schema on the scratch database and stamp it at the snapshot's heads:
+    the schema the history builds, without replaying it. Returns what it declares (DeclaredTypes)."""
+    from alembic.runtime.migration import MigrationContext
+
+    from .connection import disposing, migration_engine
+    from .declared import DeclaredTypes
+
+    metadata = found.metadata(naming_convention)
+    try:
+        with disposing(migration_engine(scratch_url, writes=True)) as engine, engine.begin() as connection:
+            metadata.create_all(connection)
+            MigrationContext.configure(connection).stamp(script_directory, found.heads or "base")
+    except DBAPIError as e:
+        raise ScratchDatabaseError("building the scratch database from migrations/schema.txt failed: "
+                                   + explain(e, scratch_url) + "; write it again with `db snapshot`") from None
+    return DeclaredTypes.of(metadata)

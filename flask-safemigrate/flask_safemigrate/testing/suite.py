@@ -12,7 +12,9 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from flask import current_app
 
-from ..migrate_tools import history
+from ..migrate_tools import history, snapshot
+from ..migrate_tools.declared import DeclaredTypes
+from ..migrate_tools.reset import empty_database
 from . import dbstate
 
 
@@ -71,6 +73,35 @@ class MigrationSuite:
             heads = directory.get_heads()
             why = history.branched(directory, heads, 'make merge MSG="merge heads"') if len(heads) > 1 else ""
         assert len(heads) <= 1, why
+
+    def test_snapshot_matches_history(self, app):
+        """migrations/schema.txt is the schema the history builds here: the same text, and the
+        same tables, columns, types, defaults, constraint and index names when it is loaded."""
+        with app.app_context():
+            config, engine = _config(), _engine()
+            directory = ScriptDirectory.from_config(config)
+            files = list(history.migration_files(directory))
+            found = snapshot.read(directory.dir)
+            if not files and found is None:
+                return  # no history, no snapshot: nothing to describe
+            again = "write it again with `make snapshot` (bin/manage.py db snapshot) and commit it"
+            assert found is not None, f"{snapshot.path(directory.dir)} is missing: {again}"
+            assert found.digest == snapshot.files_digest(files), \
+                f"{snapshot.path(directory.dir)} was written for other migration files: {again}"
+            declared = DeclaredTypes()
+            config.attributes["declared_types"] = declared
+            command.upgrade(config, "heads")
+            naming = current_app.extensions["migrate"].db.metadata.naming_convention
+            with engine.connect() as connection:
+                built = snapshot.from_database(connection, declared, naming)
+                replayed = dbstate.schema(connection), dbstate.enum_types(connection)
+            assert built == found.body, f"{snapshot.path(directory.dir)} differs from what the history builds: {again}"
+            empty_database(engine.url.render_as_string(hide_password=False))
+            with engine.begin() as connection:
+                found.metadata(naming).create_all(connection)
+            with engine.connect() as connection:
+                loaded = dbstate.schema(connection), dbstate.enum_types(connection)
+        assert loaded == replayed, "the snapshot, loaded, builds another schema than the history"
 
     def test_upgrade_from_empty_to_head(self, app):
         with app.app_context():
