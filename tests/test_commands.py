@@ -290,7 +290,7 @@ def test_check_and_status_print_each_difference_as_a_line(cli_runner, conf, migr
     add_migration(migrations_copy, "drift", DRIFT)
     assert run(cli_runner, conf, "db", "-d", str(migrations_copy), "upgrade").exit_code == 0
     summary = (f"the models differ from the migrations ({len(READABLE)} differences);"
-               " write a migration: make newmigration")
+               " write a migration: make newmigration MSG=\"...\"")
 
     check = run(cli_runner, conf, "db", "-d", str(migrations_copy), "check")
     assert check.exit_code == 1

@@ -290,19 +290,20 @@ def db_newmigration(message, renames):
 
     if not message.strip():
         raise click.UsageError('give a summary: db newmigration -m "add login tracking"')
-    history.check_single_head(script_directory(), advice(current_app.config, app_path(), "merge"))
+    directory = script_directory()
+    history.check_single_head(directory, advice(current_app.config, app_path(), "merge"))
     config = alembic_config(autogenerate=True)
     config.cmd_opts.quiet = True  # we report the new file ourselves
     config.attributes["rename_answer"] = _rename_answerer(renames)
     cfg = current_app.config
     with scratch_database(cfg["SQLALCHEMY_DATABASE_URI"], cfg.get("SCRATCH_DATABASE_URL")) as scratch_url:
         # Build the schema the existing migrations produce, then compare the models with it.
-        declared = build_scratch(config, scratch_url)
+        declared = build_scratch(config, scratch_url, directory)
         script = alembic_command.revision(config, message, autogenerate=True)
         written = None
         if script and keeps_snapshot(config):  # the snapshot follows: the new migration runs there too
             build_from_migrations(config, scratch_url, "head", {"declared_types": declared})
-            written = write_snapshot(config, scratch_url, declared)
+            written = write_snapshot(config, scratch_url, declared, [script.revision])
     if not script:
         click.echo("No changes in the models: no migration written.")
         return
@@ -311,7 +312,7 @@ def db_newmigration(message, renames):
         click.echo(f"wrote {shown(written)} (the schema after it, for review)")
     for line in describe_operations(config.attributes["upgrade_ops"], config.attributes["dialect"]):
         click.echo(f"  {line}")
-    findings = lint_findings([script_directory().get_revision(script.revision)])
+    findings = lint_findings([script])
     if findings:
         click.echo(f"db lint found {len(findings)} thing(s) to review:")
         echo_findings(findings, indent="  ")
@@ -478,5 +479,8 @@ def init_app(app):
 
     `shell` preloads app (Flask), db and every model (Flask-SQLAlchemy).
     """
+    from .migrate_tools import revision_index
+
+    revision_index.install()  # a long history is read without running every file
     for cmd in (db_group, seed_command, runserver_command, publicserver_command):
         app.cli.add_command(cmd)

@@ -145,7 +145,7 @@ def build_scratch(config, scratch_url, directory=None):
     directory = directory or ScriptDirectory.from_config(config)
     found = usable_snapshot(config, directory)
     if found is not None:
-        declared = build_from_snapshot(scratch_url, found, directory, app_metadata().naming_convention)
+        declared = build_from_snapshot(scratch_url, found, app_metadata().naming_convention)
         config.attributes.update(database_url=scratch_url, echo=lambda line: None, declared_types=declared)
     else:
         declared = DeclaredTypes()
@@ -179,13 +179,14 @@ def snapshot_text(config, scratch_url, declared):
         return snapshot.from_database(connection, declared, app_metadata().naming_convention)
 
 
-def write_snapshot(config, scratch_url, declared):
-    """Write migrations/schema.txt for the files there now, from the scratch database at head."""
+def write_snapshot(config, scratch_url, declared, heads=None):
+    """Write migrations/schema.txt for the files there now (whose heads are `heads`, if known),
+    from the scratch database the migrations built."""
     from .migrate_tools import snapshot
 
     directory = ScriptDirectory.from_config(config)
     body = snapshot_text(config, scratch_url, declared)
-    written = snapshot.Snapshot(list(directory.get_heads()),
+    written = snapshot.Snapshot(list(heads or directory.get_heads()),
                                 snapshot.files_digest(history.migration_files(directory)), body)
     return snapshot.write(directory.dir, written)
 

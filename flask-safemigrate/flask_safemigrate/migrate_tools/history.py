@@ -1,6 +1,5 @@
 """The migration history checked before a command relies on it: the files, the revisions the
 database is at, the journal's rows. Each problem is one line naming the file or row, and the fix."""
-import ast
 import datetime
 from pathlib import Path
 
@@ -8,7 +7,7 @@ from alembic.util import coerce_resource_to_filename, to_tuple
 from sqlalchemy import select, type_coerce
 from sqlalchemy.types import NULLTYPE
 
-from . import journal
+from . import journal, revision_index
 
 
 class HistoryError(journal.MigrationRefused):
@@ -23,7 +22,7 @@ def check_files(script_directory):
     follows = []  # (file, the revisions it follows)
     literal = True  # every revision id is written out, so a missing one is really missing
     for path in migration_files(script_directory):
-        names = _module_names(path)
+        names = revision_index.names(path)
         if names is None or "revision" not in names:
             continue  # a syntax error, or a legacy file named after its revision: Alembic says so
         if "down_revision" not in names:
@@ -60,45 +59,6 @@ def migration_files(script_directory):
         for path in sorted(folder.glob(pattern)):
             if "__pycache__" not in path.parts and not path.name.startswith((".#", "__init__")):
                 yield path
-
-
-_UNKNOWN = object()  # a name the module sets to something that is not a literal
-
-
-def _module_names(path):
-    """Names a migration file sets at module level, with their literal values (or _UNKNOWN);
-    None when it cannot be parsed."""
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
-        return None
-    names = {}
-    statements = list(tree.body)
-    while statements:
-        node = statements.pop(0)
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            continue
-        if isinstance(node, ast.Assign):
-            targets, value = node.targets, node.value
-        elif isinstance(node, ast.AnnAssign):  # Alembic's newer template: down_revision: ... = "x"
-            targets, value = [node.target], node.value
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update({(a.asname or a.name).split(".")[0]: _UNKNOWN for a in node.names})
-            continue
-        else:  # an if/try/with at module level may set names too
-            statements += [n for n in ast.iter_child_nodes(node) if isinstance(n, ast.stmt)]
-            continue
-        for target in targets:
-            if isinstance(target, ast.Name):
-                names[target.id] = _literal(value)
-    return names
-
-
-def _literal(node):
-    try:
-        return ast.literal_eval(node) if node is not None else _UNKNOWN
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return _UNKNOWN
 
 
 def check_single_head(script_directory, merge_advice="bin/manage.py db merge -m \"merge heads\" heads"):
@@ -141,6 +101,7 @@ def check_applied(current_heads, script_directory, command_line="bin/manage.py")
                 f" or `{command_line} db stamp --purge REVISION` with the revision its schema is at")
 
 
+_UNREADABLE = object()
 KINDS = {datetime.datetime: "a date and time", int: "a whole number", str: "text"}
 
 
@@ -159,7 +120,7 @@ def check_journal(connection):
             try:
                 read = processor(value) if processor and value is not None else value
             except (ValueError, TypeError):
-                read = _UNKNOWN
+                read = _UNREADABLE
             if read is None and column.nullable:
                 continue
             wanted = column.type.python_type

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
@@ -125,19 +126,23 @@ def build_from_migrations(config, scratch_url, destination, attributes):
                                    + explain(e, scratch_url)) from None
 
 
-def build_from_snapshot(scratch_url, found, script_directory, naming_convention):
+def build_from_snapshot(scratch_url, found, naming_convention):
     """Create the snapshot's schema on the scratch database and stamp it at the snapshot's heads:
     the schema the history builds, without replaying it. Returns what it declares (DeclaredTypes)."""
-    from alembic.runtime.migration import MigrationContext
-
     from .connection import disposing, migration_engine
     from .declared import DeclaredTypes
 
     metadata = found.metadata(naming_convention)
+    # Stamped as Alembic would (its version table), with the heads the snapshot was written for:
+    # its digest says they are the files' heads, so no revision needs resolving.
+    version = sa.Table("alembic_version", sa.MetaData(), sa.Column("version_num", sa.String(32), nullable=False),
+                       sa.PrimaryKeyConstraint("version_num", name="alembic_version_pkc"))
     try:
         with disposing(migration_engine(scratch_url, writes=True)) as engine, engine.begin() as connection:
             metadata.create_all(connection)
-            MigrationContext.configure(connection).stamp(script_directory, found.heads or "base")
+            version.create(connection)
+            if found.heads:
+                connection.execute(version.insert(), [{"version_num": head} for head in found.heads])
     except DBAPIError as e:
         raise ScratchDatabaseError("building the scratch database from migrations/schema.txt failed: "
                                    + explain(e, scratch_url) + "; write it again with `db snapshot`") from None

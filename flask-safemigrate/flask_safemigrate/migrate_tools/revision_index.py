@@ -1,0 +1,206 @@
+"""An index of the migration files' headers, so a long history is read without running each file.
+
+Alembic imports every file in versions/ to learn its revision, down_revision and summary, and
+does so for each ScriptDirectory a command makes: at 1,000 revisions that was most of what
+newmigration and db status cost. The index keeps what a file's header says (read with `ast`, as
+history.check_files reads it), keyed by the file's size and modification time, in
+versions/__pycache__/ beside Python's own caches. A file whose header is all literals gets a
+deferred module: Alembic sees its revision, down_revision, branch labels, dependencies and
+docstring, and the file itself runs only when something else of it is asked for (upgrade(),
+downgrade()). A file that changed, or whose header is not literal, is imported as Alembic does.
+"""
+import ast
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from alembic.script import Script, ScriptDirectory
+from alembic.util import load_python_file
+
+FILE = "safemigrate-revisions.json"
+HEADER = ("revision", "down_revision", "branch_labels", "depends_on")
+VERSION = 1
+
+_folders = {}  # folder -> its FolderIndex, for every ScriptDirectory of this process
+
+
+class FolderIndex:
+    """The headers of one versions folder's files, read from the index or from the files."""
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        self.file = self.folder / "__pycache__" / FILE
+        self.changed = False
+        try:
+            stored = json.loads(self.file.read_text(encoding="utf-8"))
+            self.entries = stored["files"] if stored.get("version") == VERSION else {}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            self.entries = {}  # none yet, or unreadable: rebuilt from the files
+
+    def header(self, path):
+        """{"names": literal module-level names, "unknown": names set otherwise, "doc": docstring}
+        of the file, or None when it cannot be parsed."""
+        path = Path(path)
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        stamp = [stat.st_size, stat.st_mtime_ns]
+        entry = self.entries.get(path.name)
+        if entry is None or entry.get("stamp") != stamp:
+            entry = {"stamp": stamp, **(read_header(path) or {"unparsable": True})}
+            self.entries[path.name] = entry
+            self.changed = True
+        return None if entry.get("unparsable") else entry
+
+    def save(self):
+        """Write the index if it changed; a folder that cannot be written keeps no index."""
+        if not self.changed:
+            return
+        self.changed = False
+        try:
+            self.file.parent.mkdir(exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=self.file.parent, prefix=".safemigrate-")
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                json.dump({"version": VERSION, "files": self.entries}, out)
+            os.replace(temporary, self.file)
+        except OSError:
+            pass
+
+
+def folder_index(folder):
+    key = str(folder)
+    if key not in _folders:
+        _folders[key] = FolderIndex(folder)
+    return _folders[key]
+
+
+def names(path):
+    """The module-level names a migration file sets: {name: literal value, or UNKNOWN}; None
+    when it cannot be parsed."""
+    header = folder_index(Path(path).parent).header(path)
+    if header is None:
+        return None
+    return {**header["names"], **{name: UNKNOWN for name in header["unknown"]}}
+
+
+UNKNOWN = object()  # a name the module sets to something that is not a literal
+
+
+def read_header(path):
+    """What the index keeps of one file, read with `ast` (the file is not run)."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+        return None
+    literal, unknown = {}, []
+    statements = list(tree.body)
+    while statements:
+        node = statements.pop(0)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign):  # Alembic's newer template: down_revision: ... = "x"
+            targets, value = [node.target], node.value
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            unknown += [(a.asname or a.name).split(".")[0] for a in node.names]
+            continue
+        else:  # an if/try/with at module level may set names too
+            statements += [n for n in ast.iter_child_nodes(node) if isinstance(n, ast.stmt)]
+            continue
+        for target in targets:
+            if isinstance(target, ast.Name):
+                found = _literal(value)
+                if found is UNKNOWN:
+                    unknown.append(target.id)
+                    literal.pop(target.id, None)
+                else:
+                    literal[target.id] = found
+                    if target.id in unknown:
+                        unknown.remove(target.id)
+    return {"names": literal, "unknown": unknown, "doc": ast.get_docstring(tree, clean=False)}
+
+
+def _literal(node):
+    """A JSON-able literal (what a header holds), or UNKNOWN."""
+    try:
+        value = ast.literal_eval(node) if node is not None else UNKNOWN
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return UNKNOWN
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value):
+        return list(value)
+    return UNKNOWN
+
+
+class DeferredModule:
+    """A migration module known by its header; the file runs when more of it is asked for."""
+
+    def __init__(self, path, header):
+        self.__doc__ = header["doc"]
+        self.__file__ = str(path)
+        for name in HEADER:
+            value = header["names"].get(name)
+            setattr(self, name, tuple(value) if isinstance(value, list) else value)
+
+    def __getattr__(self, name):
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        path = Path(self.__file__)
+        module = load_python_file(str(path.parent), path.name)
+        self.__dict__.update({k: v for k, v in vars(module).items() if k not in ("__name__", "__doc__")})
+        return getattr(module, name)
+
+
+_from_path = Script._from_path.__func__
+_load_revisions = ScriptDirectory._load_revisions
+
+
+def _indexed_from_path(cls, scriptdir, path):
+    """Alembic's Script._from_path, from the index when the file's header is all literal."""
+    path = Path(path)
+    if not scriptdir.sourceless and path.suffix == ".py" and not path.name.startswith((".#", "__")):
+        header = folder_index(path.parent).header(path)
+        if header and isinstance(header["names"].get("revision"), str) and \
+                not any(name in header["unknown"] for name in HEADER) and \
+                all(name in header["names"] for name in ("revision", "down_revision")):
+            return cls(DeferredModule(path, header), header["names"]["revision"], path)
+    return _from_path(cls, scriptdir, path)
+
+
+_scripts = {}  # version locations -> (their listing's stamp, the Scripts read from them)
+
+
+def _indexed_load_revisions(self):
+    """Alembic's ScriptDirectory._load_revisions, read once per process while the files stay as
+    they are (each command makes several ScriptDirectories; Alembic reads every file for each)."""
+    key = tuple(str(location) for location in self._version_locations)
+    stamp = _listing(self._version_locations)
+    known = _scripts.get(key)
+    if known is None or known[0] != stamp:
+        known = _scripts[key] = (stamp, list(_load_revisions(self)))
+        for index in _folders.values():
+            index.save()
+    yield from known[1]
+
+
+def _listing(locations):
+    """Each version location's files with their sizes and modification times."""
+    listed = []
+    for location in locations:
+        try:
+            with os.scandir(location) as entries:
+                listed.append(sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in entries
+                                     if e.name.endswith(".py")))
+        except OSError:
+            listed.append(None)
+    return listed
+
+
+def install():
+    """Read Alembic's migration files through the index (once, when the db commands register)."""
+    Script._from_path = classmethod(_indexed_from_path)
+    ScriptDirectory._load_revisions = _indexed_load_revisions
