@@ -241,14 +241,21 @@ def db_adopt(cli):
 
 @db_group.command("reset")
 @click.option("--no-seed", is_flag=True, help="Leave the rebuilt database empty.")
+@click.option("--replay", is_flag=True, help="Run every migration rather than load migrations/schema.txt.")
 @with_appcontext
-def db_reset(no_seed):
-    """Throw the database away, rebuild it from the migrations, add starter data."""
+def db_reset(no_seed, replay):
+    """Throw the database away, rebuild it (from the schema snapshot, or the migrations), add starter data.
+
+    The snapshot is loaded as Rails' db:schema:load does, when it is up to date: rows that
+    migrations insert (a data migration) come only with --replay."""
+    from .migrate_tools import snapshot
     from .migrate_tools.locks import exclusive_run
     from .migrate_tools.reset import empty_database
+    from .migrating import load_snapshot, usable_snapshot
 
     require_disposable("reset the database")
-    check_history("head")  # before the database is thrown away
+    directory = check_history("head")  # before the database is thrown away
+    found = None if replay else usable_snapshot(alembic_config(), directory)
     cfg = current_app.config
     url = cfg["SQLALCHEMY_DATABASE_URI"]
     target = make_url(url)
@@ -258,8 +265,13 @@ def db_reset(no_seed):
     # One lock over the reset and the rebuild: a concurrent upgrade waits for both.
     with exclusive_run(url, cfg["MIGRATION_WAIT_TIMEOUT"], on_wait=lambda line: click.echo(line, err=True)):
         empty_database(url)
-        ask_of_next_run(lock_held=True)
-        alembic_command.upgrade(alembic_config(), "head")
+        if found is not None:
+            load_snapshot(url, found)
+            click.echo(f"  loaded {shown(snapshot.path(directory.dir))}: the schema at"
+                       f" {', '.join(found.heads) or 'base'} (--replay runs the migrations instead)")
+        else:
+            ask_of_next_run(lock_held=True)
+            alembic_command.upgrade(alembic_config(), "head")
     if not no_seed:
         _add_starter_data()
 
@@ -429,10 +441,21 @@ def db_status():
         for r in state.recent:
             click.echo(f"  {r['started_at']:%Y-%m-%d %H:%M:%S}  {r['direction']} {r['revision']}"
                        f"  {r['status']}  by {r['who']}")
+    if state.database:
+        click.echo(f"database: differs from the schema its migrations built ({len(state.database)}"
+                   f" difference{'' if len(state.database) == 1 else 's'}); a change made by hand:"
+                   " undo it, or write a migration that does it")
+        click.echo("\n".join(f"  {line}" for line in state.database))
+    elif "database" in state.unchecked:
+        click.echo(f"database: not compared with its migrations: {state.unchecked['database']}")
+    else:
+        click.echo("database: matches its migrations")
     if state.drift:
         summary, lines = state.drift
         click.echo(f"models: {summary}")
         click.echo("\n".join(lines))
+    elif "models" in state.unchecked:
+        click.echo(f"models: not compared with the migrations: {state.unchecked['models']}")
     else:
         click.echo("models: match the migrations")
     if not state.clean:

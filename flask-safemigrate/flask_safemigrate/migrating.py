@@ -205,6 +205,43 @@ def drift(diffs):
             f" write a migration: {where}", [f"  {line}" for line in lines])
 
 
+def load_snapshot(url, found):
+    """`db reset` from the snapshot: its schema on the emptied database at `url`, stamped at its
+    heads; the journal gets a "load" row per head (the next upgrade records each applied file's
+    checksum, as for a database migrated before the journal)."""
+    from .migrate_tools.scratch import build_from_snapshot
+
+    build_from_snapshot(url, found, app_metadata().naming_convention)
+    with migration_connection(writes=True) as connection:
+        journal.ensure(connection)
+        for head in found.heads:
+            journal.record(connection, head, "load", "ok")
+        connection.commit()
+
+
+def compare(connection, metadata):
+    """Alembic's differences between the database on `connection` and `metadata`, compared as
+    `db check` compares (types, server defaults, CHECKs, the journal left out)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from .migrate_tools import autogen
+    from .migrate_tools.compare import compare_server_default
+
+    hooks = {k: v for k, v in autogen.HOOKS.items() if k not in ("process_revision_directives", "render_item")}
+    context = MigrationContext.configure(connection, opts=dict(
+        target_metadata=metadata, compare_server_default=compare_server_default, **hooks))
+    return compare_metadata(context, metadata)
+
+
+def may_build_scratch():
+    """Whether a scratch database may be made for this config: SQLite's is a temporary file; on a
+    server, only beside a disposable database, or where SCRATCH_DATABASE_URL says."""
+    cfg = current_app.config
+    return (make_url(cfg["SQLALCHEMY_DATABASE_URI"]).get_backend_name() == "sqlite"
+            or cfg["ALLOW_DB_RESET"] or bool(cfg.get("SCRATCH_DATABASE_URL")))
+
+
 @dataclass
 class Status:
     """Where the database stands, for `db status`."""
@@ -214,25 +251,54 @@ class Status:
     recent: list  # the journal's last rows
     blocked: str | None  # why the next upgrade is refused, if it is
     drift: tuple | None  # (summary, lines) when the models differ from the migrations
+    database: list  # lines: how the database differs from the schema its migrations built
+    unchecked: dict  # "database", "models" -> why that comparison was not made
 
     @property
     def clean(self):
-        return not (self.pending or self.blocked or self.drift)
+        return not (self.pending or self.blocked or self.drift or self.database)
 
 
 def status():
-    """The database's revisions, pending migrations (linted), last runs and model drift."""
+    """The database's revisions, pending migrations (linted), last runs, drift of the database
+    from its migrations (by the snapshot), and of the models from the migrations."""
+    from .migrate_tools import snapshot
+    from .migrate_tools.report import DATABASE, describe_differences
+
     directory = check_history()  # read once: a long history's files are parsed per directory
+    config = alembic_config()
+    found = usable_snapshot(config, directory)
+    heads = list(directory.get_heads())
+    unchecked, database = {}, []
+    naming = app_metadata().naming_convention
     with migration_connection() as connection:
         current = plan.current_heads(connection)
         pending = plan.planned(directory, current, "heads", True)
         recent = journal.entries(connection, 5)
         stuck = journal.interrupted(connection) if journal.exists(connection) else []
+        at_head = set(current) == set(heads)
+        if found is None:
+            unchecked["database"] = "migrations/schema.txt is missing or out of date (make snapshot)" \
+                if keeps_snapshot(config) else "an adopted history keeps no snapshot"
+        elif not at_head:
+            unchecked["database"] = "it is not at head: checked once the pending migrations ran"
+        else:
+            database = describe_differences(compare(connection, found.metadata(naming)),
+                                            connection.dialect, DATABASE)
+        models_differ = None
+        if found is not None and snapshot.render(app_metadata()) == found.body:
+            models_differ = []  # the models are the snapshot, line for line
+        elif not may_build_scratch():
+            if at_head and found is not None and not database:  # the database is the migrations
+                models_differ = compare(connection, app_metadata())
+            else:
+                unchecked["models"] = ("no scratch database on a server that is not disposable: set"
+                                       " SCRATCH_DATABASE_URL, or check in development")
     blocked = journal.interrupted_message(stuck[-1], directory, run_options().command_line) if stuck else None
-    differences = model_differences()
-    return Status(list(current), list(directory.get_heads()),
-                  [(script, lint_findings([script])) for script in pending], recent, blocked,
-                  drift(differences) if differences else None)
+    if models_differ is None and "models" not in unchecked:
+        models_differ = model_differences(directory)
+    return Status(list(current), heads, [(script, lint_findings([script])) for script in pending], recent,
+                  blocked, drift(models_differ) if models_differ else None, database, unchecked)
 
 
 def snapshot_from_history():

@@ -127,8 +127,9 @@ def build_from_migrations(config, scratch_url, destination, attributes):
 
 
 def build_from_snapshot(scratch_url, found, naming_convention):
-    """Create the snapshot's schema on the scratch database and stamp it at the snapshot's heads:
-    the schema the history builds, without replaying it. Returns what it declares (DeclaredTypes)."""
+    """Create the snapshot's schema on an empty database (a scratch one, or `db reset`'s) and stamp
+    it at the snapshot's heads: the schema the history builds, without replaying it. Returns what it
+    declares (DeclaredTypes)."""
     from .connection import disposing, migration_engine
     from .declared import DeclaredTypes
 
@@ -144,6 +145,6 @@ def build_from_snapshot(scratch_url, found, naming_convention):
             if found.heads:
                 connection.execute(version.insert(), [{"version_num": head} for head in found.heads])
     except DBAPIError as e:
-        raise ScratchDatabaseError("building the scratch database from migrations/schema.txt failed: "
+        raise ScratchDatabaseError("building the database from migrations/schema.txt failed: "
                                    + explain(e, scratch_url) + "; write it again with `db snapshot`") from None
     return DeclaredTypes.of(metadata)
