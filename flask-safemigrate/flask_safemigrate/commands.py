@@ -19,7 +19,7 @@ from .config import advice, command_line, config_name, shown
 from .migrate_tools import backfill, history, journal, opcalls, plan
 from .migrate_tools.masking import masked
 from .migrate_tools.naming import NAMING_CONVENTION
-from .migrating import (alembic_config, app_path, ask_of_next_run, build_scratch, check_history, drift,
+from .migrating import (alembic_config, app_path, applied_history, ask_of_next_run, build_scratch, check_history, drift,
                         keeps_snapshot, lint_findings, migration_connection, planned, script_directory,
                         snapshot_from_history, status, write_snapshot)
 
@@ -150,6 +150,22 @@ def _plain_revision_ids(migrate_command):
                          help=migrate_command.help, params=params)
 
 
+def _with_applied(migrate_command):
+    """Flask-Migrate's history, plus --applied: every revision, applied or pending, with when and
+    by whom it was applied (the journal), as Django's showmigrations and Rails' db:migrate:status."""
+
+    def callback(applied=False, **kwargs):
+        if not applied:
+            return migrate_command.callback(**kwargs)
+        for line in applied_history():
+            click.echo(line)
+
+    return click.Command(migrate_command.name, callback=callback, help=migrate_command.help, params=[
+        *migrate_command.params,
+        click.Option(["--applied"], is_flag=True, help="Every revision, oldest first: applied (when,"
+                     " by whom, from the journal) or pending.")])
+
+
 def _no_bare_autogenerate(migrate_command):
     """Flask-Migrate's migrate (or revision --autogenerate) refused: it would write a migration
     without the rename question, the scratch database and lint that newmigration gives."""
@@ -200,6 +216,7 @@ db_group = DbGroup(
               **{name: _no_bare_autogenerate(_plain_revision_ids(migrate_cli.db.commands[name]))
                  for name in AUTOGENERATING},
               "check": _readable_check(migrate_cli.check),
+              "history": _with_applied(migrate_cli.history),
               "upgrade": _safeguarded(migrate_cli.upgrade, upgrade=True),
               "downgrade": _safeguarded(migrate_cli.downgrade, upgrade=False)},
 )

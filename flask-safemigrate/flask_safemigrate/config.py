@@ -131,7 +131,8 @@ def command_line(config, app_name):
 # The make target of each db command advice names, in an app that has the scaffold's Makefile.
 MAKE_TARGETS = {"newmigration": ('newmigration MSG="..."', 'newmigration -m "..."'),
                 "upgrade": ("migrate", "upgrade"),
-                "merge": ('merge MSG="merge heads"', 'merge -m "merge heads" heads')}
+                "merge": ('merge MSG="merge heads"', 'merge -m "merge heads" heads'),
+                "snapshot": ("snapshot", "snapshot")}
 
 
 def advice(config, app_name, command):

@@ -191,6 +191,14 @@ def write_snapshot(config, scratch_url, declared, heads=None):
     return snapshot.write(directory.dir, written)
 
 
+def in_development(command):
+    """Advice to run `db COMMAND` where it belongs: here on a disposable config (its make target),
+    else in development, then deploy what it writes (production gets no make targets)."""
+    if current_app.config["ALLOW_DB_RESET"]:
+        return advice(current_app.config, app_path(), command)
+    return "in development, then deploy it"
+
+
 def drift(diffs):
     """What `db check` and `db status` say of model drift: a summary, then a line per difference."""
     from .migrate_tools.report import describe_differences
@@ -199,8 +207,7 @@ def drift(diffs):
     lines = describe_differences(diffs, dialect)
     # Worded for any config: in production too, the fix is a migration written in development.
     cfg = current_app.config
-    where = advice(cfg, app_path(), "newmigration") if cfg["ALLOW_DB_RESET"] else \
-        "in development, then deploy it"
+    where = in_development("newmigration")
     return (f"differ from the migrations ({len(lines)} difference{'' if len(lines) == 1 else 's'});"
             f" write a migration: {where}", [f"  {line}" for line in lines])
 
@@ -278,7 +285,8 @@ def status():
         stuck = journal.interrupted(connection) if journal.exists(connection) else []
         at_head = set(current) == set(heads)
         if found is None:
-            unchecked["database"] = "migrations/schema.txt is missing or out of date (make snapshot)" \
+            unchecked["database"] = ("migrations/schema.txt is missing or out of date: write it again: "
+                                     f"{in_development('snapshot')}") \
                 if keeps_snapshot(config) else "an adopted history keeps no snapshot"
         elif not at_head:
             unchecked["database"] = "it is not at head: checked once the pending migrations ran"
@@ -309,6 +317,10 @@ def snapshot_from_history():
 
     config = alembic_config()
     config.cmd_opts.quiet = True
+    if not may_build_scratch():
+        raise MigrationRefused("db snapshot replays the history on a scratch database, which is not made"
+                               " on the server of a config that is not disposable: set SCRATCH_DATABASE_URL,"
+                               " or write the snapshot in development; nothing was written")
     if not keeps_snapshot(config):
         raise MigrationRefused("an adopted history keeps no schema snapshot (its constraints have the"
                                " names stock Alembic gave them): commands replay it; nothing was written")
@@ -317,3 +329,35 @@ def snapshot_from_history():
         declared = DeclaredTypes()
         build_from_migrations(config, scratch_url, "heads", {"declared_types": declared})
         return write_snapshot(config, scratch_url, declared)
+
+
+def applied_history():
+    """Lines for `db history --applied`: each revision, oldest first, applied or pending, with its
+    last journal row (upgrade, load, baseline) saying when and by whom."""
+    directory = check_history()
+    with migration_connection() as connection:
+        current = plan.current_heads(connection)
+        rows = journal.entries(connection) if journal.exists(connection) else []
+    applied = {s.revision for s in directory.iterate_revisions(current, "base")} if current else set()
+    last = {}
+    for row in reversed(rows):  # oldest first: the last one wins
+        if row["status"] == "ok" and row["direction"] in ("upgrade", "load", "baseline"):
+            last[row["revision"]] = row
+    loaded = next((r for r in rows if r["direction"] == "load" and r["status"] == "ok"), None)
+    how = {"upgrade": "applied", "load": "loaded from schema.txt", "baseline": "applied before the journal"}
+    lines = []
+    for script in reversed(list(directory.walk_revisions())):
+        row = last.get(script.revision)
+        if script.revision not in applied:
+            state = "pending"
+        elif row is not None and row["direction"] != "baseline":
+            state = f"{how[row['direction']]} {row['started_at']:%Y-%m-%d %H:%M:%S} by {row['who']}"
+        elif loaded is not None and row is None or row is not None and loaded is not None \
+                and row["id"] > loaded["id"]:
+            state = f"loaded from schema.txt {loaded['started_at']:%Y-%m-%d %H:%M:%S} by {loaded['who']}"
+        else:
+            state = "applied before the journal" + (f" (checksum recorded {row['started_at']:%Y-%m-%d})"
+                                                    if row is not None else "")
+        mark = "[X]" if script.revision in applied else "[ ]"
+        lines.append(f"{mark} {script.revision}  {(script.doc or '').strip()}  {state}")
+    return lines
