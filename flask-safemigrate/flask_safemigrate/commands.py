@@ -356,6 +356,29 @@ def db_snapshot():
     click.echo(f"wrote {shown(snapshot_from_history())}: the schema the migrations build")
 
 
+@db_group.command("squash")
+@click.argument("revision")
+@click.option("-m", "--message", help="The baseline's summary (default: the schema at REVISION).")
+@with_appcontext
+def db_squash(revision, message):
+    """Replace the migrations up to REVISION with one baseline, proved to build the same schema."""
+    from .migrating import squash
+
+    done = squash(revision, message)
+    click.echo(f"wrote {shown(Path(done.baseline.path))}: one baseline for {len(done.replaced)} migrations"
+               f" ({done.replaced[0].revision} .. {done.replaced[-1].revision}), proved on a scratch database"
+               " to build the same tables, columns, types, defaults, names and enum types")
+    click.echo(f"moved their files to {shown(done.folder)} (kept for the migration suite's proof on every"
+               " backend; git has them too)")
+    if done.data:
+        click.echo("these squashed migrations change rows, which the baseline does not: keep what they do"
+                   " in the starter data or a data migration after the baseline, or drop it:")
+        for script in done.data:
+            click.echo(f"  {script.revision}  {script.doc}  ({shown(done.folder / Path(script.path).name)})")
+    click.echo(f"databases at {done.baseline.revision} or after it need nothing; an older one is refused with"
+               " what to do. Run the tests (the migration suite proves the baseline on every backend) and commit.")
+
+
 @db_group.command("journal")
 @click.option("-n", "--limit", type=int, default=50, show_default=True, help="How many rows.")
 @with_appcontext

@@ -361,3 +361,88 @@ def applied_history():
         mark = "[X]" if script.revision in applied else "[ ]"
         lines.append(f"{mark} {script.revision}  {(script.doc or '').strip()}  {state}")
     return lines
+
+
+def configured_for(folder, autogenerate=False):
+    """The app's Alembic config, for another migrations folder (db squash's staging folder)."""
+    config = alembic_config(autogenerate=autogenerate)
+    config.set_main_option("script_location", str(folder))
+    config.cmd_opts.quiet = True
+    return config
+
+
+def reflected_schema(url):
+    """The schema at `url` as plain data (reflected.schema), enum types included."""
+    from .migrate_tools import reflected
+    from .migrate_tools.connection import disposing, migration_engine
+
+    with disposing(migration_engine(url)) as engine, engine.connect() as connection:
+        return {"tables": reflected.schema(connection), "enum types": reflected.enum_types(connection)}
+
+
+@dataclass
+class Squashed:
+    """What `db squash` did."""
+    baseline: object  # the new baseline's Script
+    replaced: list  # the scripts it replaces, oldest first
+    folder: Path  # where their files went
+    data: list  # the replaced scripts that run SQL or queries
+
+
+def squash(revision, message=None):
+    """Write one baseline migration for the history up to `revision`, prove it builds the same
+    schema (names, types, defaults, enum types) on a scratch database, and only then move the old
+    files to migrations/squashed/REV/ and the baseline into versions/."""
+    from .migrate_tools import snapshot, squash as squashing
+    from .migrate_tools.declared import DeclaredTypes
+    from .migrate_tools.scratch import build_from_migrations, scratch_database
+
+    directory = script_directory()
+    history.check_single_head(directory, advice(current_app.config, app_path(), "merge"))
+    config = alembic_config()
+    config.cmd_opts.quiet = True
+    if not keeps_snapshot(config):
+        raise squashing.SquashRefused("an adopted history is not squashed: its constraints have the names"
+                                      " stock Alembic gave them, which a baseline would not keep")
+    if not may_build_scratch():
+        raise squashing.SquashRefused("db squash proves the baseline on scratch databases, which are not made"
+                                      " on the server of a config that is not disposable: squash in"
+                                      " development; nothing was changed")
+    target, scripts = squashing.replaced(directory, revision)
+    was_current = usable_snapshot(config, directory)
+    cfg = current_app.config
+    naming = app_metadata().naming_convention
+    url, scratch = cfg["SQLALCHEMY_DATABASE_URI"], cfg.get("SCRATCH_DATABASE_URL")
+    with squashing.staging_folder(directory.dir) as staging:
+        with scratch_database(url, scratch) as old_url:
+            declared = DeclaredTypes()
+            build_from_migrations(config, old_url, target.revision, {"declared_types": declared})
+            schema_at = snapshot.load(snapshot_text(config, old_url, declared), naming)
+            built_by_history = reflected_schema(old_url)
+        with scratch_database(url, scratch) as new_url:
+            staged = configured_for(staging, autogenerate=True)
+            staged.attributes.update(database_url=new_url, target_metadata=schema_at, echo=lambda line: None,
+                                     declared_types=DeclaredTypes())
+            baseline = alembic_command.revision(
+                staged, message or f"baseline: the schema at {target.revision}", autogenerate=True,
+                rev_id=target.revision)
+            path = Path(baseline.path)
+            path.write_text(squashing.mark_baseline(path.read_text(encoding="utf-8"), scripts), encoding="utf-8")
+            proof = configured_for(staging)
+            build_from_migrations(proof, new_url, "heads", {"declared_types": DeclaredTypes()})
+            differ = squashing.differences(built_by_history, reflected_schema(new_url))
+            if differ:
+                raise squashing.SquashRefused(
+                    f"the baseline for {target.revision} would not build the schema the history builds"
+                    f" ({'; '.join(differ[:3])}); nothing was changed")
+            alembic_command.downgrade(proof, "base")
+            left = reflected_schema(new_url)
+            if left["tables"] or left["enum types"]:
+                raise squashing.SquashRefused(f"the baseline's downgrade leaves {left}; nothing was changed")
+        data = squashing.data_migrations(scripts)
+        folder = squashing.move_into_place(path, scripts, directory.dir)
+    directory = script_directory()
+    if was_current is not None:  # the same schema at the heads; the digest is of the new files
+        was_current.digest = snapshot.files_digest(history.migration_files(directory))
+        snapshot.write(directory.dir, was_current)
+    return Squashed(directory.get_revision(target.revision), scripts, folder, data)

@@ -96,6 +96,15 @@ def check_applied(current_heads, script_directory, command_line="bin/manage.py")
     known = {script.revision for script in script_directory.walk_revisions()}
     for revision in current_heads:
         if revision not in known:
+            from .squash import FOLDER, squashed_into
+
+            baseline = squashed_into(migration_files(script_directory)).get(revision)
+            if baseline:
+                raise HistoryError(
+                    f"the database is at {revision}, which `db squash` folded into the baseline {baseline}"
+                    f" (its file is in migrations/{FOLDER}/{baseline}/): upgrade this database to"
+                    f" {baseline} first with a release from before the squash (in git: the commit"
+                    f" before it), then run this again; nothing was changed")
             raise HistoryError(
                 f"the database is at {revision}, but no migration file has it: restore it from git,"
                 f" or `{command_line} db stamp --purge REVISION` with the revision its schema is at")

@@ -111,6 +111,13 @@ def recorded_checksums(connection):
     return {revision: checksum for revision, checksum in rows}
 
 
+def squashed_checksum(path):
+    """The checksum a revision's file had before `db squash` made it a baseline (squash.py)."""
+    from .squash import squashed_checksum as before_squash
+
+    return before_squash(path)
+
+
 def verify(connection, script_directory, current_heads, record_baseline, command_line):
     """Refuse to go on if a migration was interrupted, or an applied file was edited since.
 
@@ -127,7 +134,7 @@ def verify(connection, script_directory, current_heads, record_baseline, command
         if script.revision not in recorded:
             if record_baseline:
                 record(connection, script.revision, "baseline", "ok", checksum=checksum)
-        elif recorded[script.revision] != checksum:
+        elif recorded[script.revision] != checksum and recorded[script.revision] != squashed_checksum(script.path):
             raise MigrationRefused(
                 f"{script.path} was edited after it was applied to this database"
                 f" (revision {script.revision}); restore it, or if the edit is intended, accept it:"

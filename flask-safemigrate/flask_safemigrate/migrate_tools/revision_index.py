@@ -147,7 +147,9 @@ class DeferredModule:
             setattr(self, name, tuple(value) if isinstance(value, list) else value)
 
     def __getattr__(self, name):
-        if name.startswith("__") and name.endswith("__"):
+        # Dunders, and what Alembic only probes for (Script.longdoc's _alembic_source_encoding,
+        # which no module of today has), are not worth running the file for.
+        if name.startswith(("__", "_alembic")):
             raise AttributeError(name)
         path = Path(self.__file__)
         module = load_python_file(str(path.parent), path.name)

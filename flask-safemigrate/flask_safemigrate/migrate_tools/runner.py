@@ -24,8 +24,10 @@ def run_migrations(context, url, target_metadata, configure_args, lock_timeout=5
     transaction, journaled (steps.py)."""
     config = context.config
     run = run_options(config)
-    # A command may point the run at another database (newmigration's scratch copy).
+    # A command may point the run at another database (newmigration's scratch copy), and compare
+    # it with another schema than the models (db squash: the schema of a revision).
     url = config.attributes.get("database_url", url)
+    target_metadata = config.attributes.get("target_metadata", target_metadata)
     options = dict(configure_args, target_metadata=target_metadata, **autogen.HOOKS)
     # An adopted history's files run under the names stock Alembic gave them (adoption.py).
     adopted = adoption.adopted_revisions(config, context.script)

@@ -12,7 +12,7 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from flask import current_app
 
-from ..migrate_tools import history, snapshot
+from ..migrate_tools import history, snapshot, squash
 from ..migrate_tools.declared import DeclaredTypes
 from ..migrate_tools.reset import empty_database
 from . import dbstate
@@ -102,6 +102,28 @@ class MigrationSuite:
             with engine.connect() as connection:
                 loaded = dbstate.schema(connection), dbstate.enum_types(connection)
         assert loaded == replayed, "the snapshot, loaded, builds another schema than the history"
+
+    def test_squashed_baselines_build_what_they_replaced(self, app):
+        """Each baseline `db squash` wrote builds, on this backend, the schema the migrations it
+        replaced (kept in migrations/squashed/REV/) build up to REV: names, types, defaults, enum types."""
+        from ..migrating import configured_for, reflected_schema
+
+        with app.app_context():
+            directory = ScriptDirectory.from_config(_config())
+            url = _engine().url.render_as_string(hide_password=False)
+            for revision, folder in squash.squashed_folders(directory):
+                baseline = directory.get_revision(revision)
+                built = {}
+                for side, files in (("history", sorted(folder.glob("*.py"))), ("baseline", [baseline.path])):
+                    with squash.staging_folder(directory.dir, files) as staging:
+                        config = configured_for(staging)
+                        config.attributes["echo"] = lambda line: None
+                        command.upgrade(config, revision)
+                        built[side] = reflected_schema(url)
+                    empty_database(url)
+                assert built["history"] == built["baseline"], \
+                    f"the baseline {revision} ({baseline.path}) differs from the history it replaced: " + \
+                    "; ".join(squash.differences(built["history"], built["baseline"])[:3])
 
     def test_upgrade_from_empty_to_head(self, app):
         with app.app_context():
