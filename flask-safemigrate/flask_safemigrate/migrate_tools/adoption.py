@@ -91,7 +91,9 @@ def adopt(directory, template, script):
     # Everything is read and checked before anything is written, and the record goes first:
     # the toolkit's env.py without it would run the old files under the naming convention.
     try:
-        heads = tuple(script.get_heads())  # reads every version file
+        heads = tuple(script.get_heads())  # reads every version file's header
+        for revision in script.walk_revisions():
+            getattr(revision.module, "upgrade", None)  # and runs each (revision_index defers them)
     except Exception as e:  # a version file that does not load: an import, a syntax error
         raise AdoptionError(f"the history in {directory} does not load: {_where(e, directory)}"
                             f"{named(e)}; {advice(e) or 'fix that'}; then run db adopt again"
