@@ -80,7 +80,8 @@ scaffold: ## start a new project from this one: NAME=blog DEST=../blog [BARE=1]
 	@test -n "$(NAME)" -a -n "$(DEST)" || { echo 'usage: make scaffold NAME=blog DEST=../blog [BARE=1]' >&2; exit 2; }
 	@$(ROOT)/bin/scaffold "$(NAME)" "$(DEST)" $(if $(BARE),--bare)
 
-bench: $(STAMP) ## benchmarks against bare Alembic and stock Flask-Migrate -> bench/results.md (slow)
+bench: $(STAMP) ## benchmarks against bare Alembic, stock Flask-Migrate and Django -> bench/results.md (slow)
+	@$(VENV)/bin/pip install -q -r $(ROOT)/bench/requirements.txt
 	@cd $(ROOT) && $(PY) bench/run.py
 
 clean: ## remove the dev database, logs and caches (keeps .venv)

@@ -17,10 +17,11 @@ import fig3_bigtable
 import fig4_stall
 import fig5_bigmodel
 import fig6_backfill
+import fig7_long_history
 from harness import Results
 
 FIGURES = {"1": fig1_cli, "2": fig2_history, "3": fig3_bigtable, "4": fig4_stall, "5": fig5_bigmodel,
-           "6": fig6_backfill}
+           "6": fig6_backfill, "7": fig7_long_history}
 
 
 def main():

@@ -7,6 +7,7 @@ import socket
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, inspect, select
 
 from . import opcalls
+from . import revision_index
 from .checksum import file_checksum
 from .errors import MigrationFailed, ToolkitError, first_line, shortened
 
@@ -130,7 +131,7 @@ def verify(connection, script_directory, current_heads, record_baseline, command
         raise MigrationRefused(interrupted_message(stuck[-1], script_directory, command_line))
     recorded = recorded_checksums(connection)
     for script in script_directory.iterate_revisions(current_heads, "base"):
-        checksum = file_checksum(script.path)
+        checksum = revision_index.checksum(script.path)
         if script.revision not in recorded:
             if record_baseline:
                 record(connection, script.revision, "baseline", "ok", checksum=checksum)
@@ -139,6 +140,7 @@ def verify(connection, script_directory, current_heads, record_baseline, command
                 f"{script.path} was edited after it was applied to this database"
                 f" (revision {script.revision}); restore it, or if the edit is intended, accept it:"
                 f" {command_line} db accept {script.revision}")
+    revision_index.save()
 
 
 def accept(connection, script):

@@ -13,10 +13,13 @@ import ast
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from alembic.script import Script, ScriptDirectory
 from alembic.util import load_python_file
+
+from .checksum import file_checksum
 
 FILE = "safemigrate-revisions.json"
 HEADER = ("revision", "down_revision", "branch_labels", "depends_on")
@@ -38,21 +41,34 @@ class FolderIndex:
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             self.entries = {}  # none yet, or unreadable: rebuilt from the files
 
-    def header(self, path):
+    def header(self, path, stamp=None):
         """{"names": literal module-level names, "unknown": names set otherwise, "doc": docstring}
-        of the file, or None when it cannot be parsed."""
+        of the file (whose [size, mtime_ns] is `stamp`, if known), or None when it cannot be parsed."""
         path = Path(path)
-        try:
-            stat = path.stat()
-        except OSError:
-            return None
-        stamp = [stat.st_size, stat.st_mtime_ns]
+        if stamp is None:
+            try:
+                stat = path.stat()
+            except OSError:
+                return None
+            stamp = [stat.st_size, stat.st_mtime_ns]
         entry = self.entries.get(path.name)
-        if entry is None or entry.get("stamp") != stamp:
+        if entry is None or entry.get("stamp") != stamp or _racy(stamp):
             entry = {"stamp": stamp, **(read_header(path) or {"unparsable": True})}
-            self.entries[path.name] = entry
-            self.changed = True
+            if not _racy(stamp):
+                self.entries[path.name] = entry
+                self.changed = True
         return None if entry.get("unparsable") else entry
+
+    def checksum(self, path):
+        """The file's checksum (checksum.file_checksum), kept with its header."""
+        self.header(path)  # the entry, for the file as it is now
+        entry = self.entries.get(Path(path).name)
+        if entry is None or _racy(entry["stamp"]):  # unreadable, or just written: not kept
+            return file_checksum(path)
+        if "checksum" not in entry:
+            entry["checksum"] = file_checksum(path)
+            self.changed = True
+        return entry["checksum"]
 
     def save(self):
         """Write the index if it changed; a folder that cannot be written keeps no index."""
@@ -69,11 +85,32 @@ class FolderIndex:
             pass
 
 
+# A file changed within this many nanoseconds of being read may change again with the same size
+# and modification time (a file system that keeps whole seconds): its entry is not kept, as git
+# does not trust an index entry as new as the index ("racy git").
+RACY_NS = 3 * 10**9
+
+
+def _racy(stamp):
+    return time.time_ns() - stamp[1] < RACY_NS
+
+
 def folder_index(folder):
     key = str(folder)
     if key not in _folders:
         _folders[key] = FolderIndex(folder)
     return _folders[key]
+
+
+def checksum(path):
+    """A migration file's checksum, computed once while the file stays as it is (save() keeps it)."""
+    return folder_index(Path(path).parent).checksum(path)
+
+
+def save():
+    """Write back the indexes that changed."""
+    for index in _folders.values():
+        index.save()
 
 
 def names(path):
@@ -161,11 +198,11 @@ _from_path = Script._from_path.__func__
 _load_revisions = ScriptDirectory._load_revisions
 
 
-def _indexed_from_path(cls, scriptdir, path):
+def _indexed_from_path(cls, scriptdir, path, stamp=None):
     """Alembic's Script._from_path, from the index when the file's header is all literal."""
     path = Path(path)
     if not scriptdir.sourceless and path.suffix == ".py" and not path.name.startswith((".#", "__")):
-        header = folder_index(path.parent).header(path)
+        header = folder_index(path.parent).header(path, stamp)
         if header and isinstance(header["names"].get("revision"), str) and \
                 not any(name in header["unknown"] for name in HEADER) and \
                 all(name in header["names"] for name in ("revision", "down_revision")):
@@ -177,16 +214,32 @@ _scripts = {}  # version locations -> (their listing's stamp, the Scripts read f
 
 
 def _indexed_load_revisions(self):
-    """Alembic's ScriptDirectory._load_revisions, read once per process while the files stay as
-    they are (each command makes several ScriptDirectories; Alembic reads every file for each)."""
-    key = tuple(str(location) for location in self._version_locations)
-    stamp = _listing(self._version_locations)
+    """Alembic's ScriptDirectory._load_revisions, from the index's headers, read once per process
+    while the files stay as they are (each command makes several ScriptDirectories; Alembic
+    reads every file for each)."""
+    if self.sourceless or self.recursive_version_locations:
+        yield from _load_revisions(self)  # Alembic's own walk: .pyc files, sub-folders
+        return
+    locations = [location for location in self._version_locations if location.exists()]
+    key = tuple(str(location) for location in locations)
+    stamp = _listing(locations)
     known = _scripts.get(key)
     if known is None or known[0] != stamp:
-        known = _scripts[key] = (stamp, list(_load_revisions(self)))
-        for index in _folders.values():
-            index.save()
+        scripts = []
+        for location, files in zip(locations, stamp):
+            folder = location.resolve()
+            for name, size, mtime in files or ():
+                if not name.startswith((".#", "__init__")):
+                    script = _indexed_from_path(Script, self, folder / name, [size, mtime])
+                    if script is not None:
+                        scripts.append(script)
+        known = _scripts[key] = (stamp, scripts)
+        save()
     yield from known[1]
+
+
+def _stamp(stat):
+    return stat.st_size, stat.st_mtime_ns
 
 
 def _listing(locations):
@@ -195,8 +248,7 @@ def _listing(locations):
     for location in locations:
         try:
             with os.scandir(location) as entries:
-                listed.append(sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in entries
-                                     if e.name.endswith(".py")))
+                listed.append(sorted((e.name, *_stamp(e.stat())) for e in entries if e.name.endswith(".py")))
         except OSError:
             listed.append(None)
     return listed

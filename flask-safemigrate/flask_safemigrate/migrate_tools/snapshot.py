@@ -270,7 +270,10 @@ def write(directory, snapshot):
 
 def files_digest(paths):
     """A digest of the migration files' names and contents: a snapshot is for these files."""
+    from . import revision_index
+
     digest = hashlib.sha256()
     for file in sorted(paths, key=lambda p: p.name):
-        digest.update(file.name.encode() + b"\0" + hashlib.sha256(file.read_bytes()).digest())
+        digest.update(f"{file.name}\0{revision_index.checksum(file)}\n".encode())
+    revision_index.save()
     return "sha256:" + digest.hexdigest()
