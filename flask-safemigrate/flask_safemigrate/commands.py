@@ -319,7 +319,16 @@ def db_newmigration(message, renames):
 
     if not message.strip():
         raise click.UsageError('give a summary: db newmigration -m "add login tracking"')
+    from .migrate_tools import snapshot
+    from .migrating import app_metadata, usable_snapshot
+
     directory = script_directory()
+    found = usable_snapshot(alembic_config(), directory)
+    if found is not None and len(found.heads) == 1 and snapshot.describes(found.body, app_metadata()):
+        # The files are those the snapshot was written for (one head), and the models are it,
+        # line for line: there is nothing to compare on a scratch database.
+        click.echo("No changes in the models: no migration written.")
+        return
     history.check_single_head(directory, advice(current_app.config, app_path(), "merge"))
     config = alembic_config(autogenerate=True)
     config.cmd_opts.quiet = True  # we report the new file ourselves

@@ -171,6 +171,18 @@ def _columns(constraint):
     return tuple(c.name for c in constraint.columns)
 
 
+def describes(body, metadata):
+    """Whether the snapshot `body` says all there is of `metadata`'s schema: its tables render
+    to the same lines, and none has what the lines leave out (computed and identity columns,
+    backend-specific options) but autogenerate compares."""
+    for table in metadata.tables.values():
+        if table.dialect_kwargs or any(c.computed is not None or c.identity is not None or c.dialect_kwargs
+                                       for c in table.columns) \
+                or any(item.dialect_kwargs for item in (*table.constraints, *table.indexes)):
+            return False
+    return render(metadata) == body
+
+
 # --- reading ---------------------------------------------------------------------------------
 
 def load(body, naming_convention=None, source=FILE):
