@@ -87,7 +87,10 @@ def test_multiple_heads_are_named_with_the_merge_that_joins_them(tmp_path, datab
     assert_one_line_error(result, f'`SETTINGS={production} bin/manage.py db merge -m "merge heads" heads`')
     merged = manage("db", "-d", str(migrations_copy), "merge", "-m", "merge heads", "heads", settings=conf)
     assert merged.returncode == 0, merged.stderr
+    assert f"wrote {migrations_copy / 'schema.txt'}: the schema of the joined history" in merged.stdout
     assert manage("db", "-d", str(migrations_copy), "upgrade", settings=conf).returncode == 0
+    status = manage("db", "-d", str(migrations_copy), "status", settings=conf)
+    assert "database: matches its migrations" in status.stdout, status.stdout
 
 
 def history_conf(tmp_path, database_url, migrations):

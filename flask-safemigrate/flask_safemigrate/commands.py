@@ -19,9 +19,10 @@ from .config import advice, command_line, config_name, shown
 from .migrate_tools import backfill, history, journal, opcalls, plan
 from .migrate_tools.masking import masked
 from .migrate_tools.naming import NAMING_CONVENTION
-from .migrating import (alembic_config, app_path, applied_history, ask_of_next_run, build_scratch, check_history, drift,
-                        keeps_snapshot, lint_findings, migration_connection, planned, script_directory,
-                        snapshot_from_history, status, write_snapshot)
+from .migrating import (alembic_config, app_path, applied_history, ask_of_next_run, build_scratch,
+                        check_history, drift, keeps_snapshot, lint_findings, may_build_scratch,
+                        migration_connection, planned, script_directory, snapshot_from_history, status,
+                        write_snapshot)
 
 
 
@@ -166,6 +167,19 @@ def _with_applied(migrate_command):
                      " by whom, from the journal) or pending.")])
 
 
+def _snapshot_after(migrate_command):
+    """Flask-Migrate's merge, then the snapshot of the joined history (its files changed)."""
+
+    def callback(**kwargs):
+        result = migrate_command.callback(**kwargs)
+        if keeps_snapshot(alembic_config()) and may_build_scratch():
+            click.echo(f"wrote {shown(snapshot_from_history())}: the schema of the joined history")
+        return result
+
+    return click.Command(migrate_command.name, callback=callback, help=migrate_command.help,
+                         params=migrate_command.params)
+
+
 def _no_bare_autogenerate(migrate_command):
     """Flask-Migrate's migrate (or revision --autogenerate) refused: it would write a migration
     without the rename question, the scratch database and lint that newmigration gives."""
@@ -217,6 +231,7 @@ db_group = DbGroup(
                  for name in AUTOGENERATING},
               "check": _readable_check(migrate_cli.check),
               "history": _with_applied(migrate_cli.history),
+              "merge": _snapshot_after(_plain_revision_ids(migrate_cli.merge)),
               "upgrade": _safeguarded(migrate_cli.upgrade, upgrade=True),
               "downgrade": _safeguarded(migrate_cli.downgrade, upgrade=False)},
 )
