@@ -29,11 +29,15 @@ def conf(tmp_path, database_url):
     return write_conf(tmp_path / "app.conf", database_url)
 
 
-def test_reset_builds_from_migrations_with_starter_data(cli_runner, conf, database_url):
+@pytest.mark.parametrize("how", ["snapshot", "--replay"])
+def test_reset_builds_from_migrations_with_starter_data(cli_runner, conf, database_url, how):
     for _ in range(2):  # running it twice works
-        result = run(cli_runner, conf, "db", "reset")
+        result = run(cli_runner, conf, "db", "reset", *([how] if how != "snapshot" else []))
         assert result.exit_code == 0, result.output
-    assert "upgrade" in result.output and "ms)" in result.output  # one line per migration
+    if how == "snapshot":
+        assert "loaded " in result.output and "schema.txt: the schema at" in result.output
+    else:
+        assert "upgrade" in result.output and "ms)" in result.output  # one line per migration
     _, data, version = snapshot(database_url)
     roles = {r["id"]: r["name"] for r in data["role"].values()}
     users = {u["id"]: u for u in data["user"].values()}

@@ -14,6 +14,15 @@ ALLOWED = (ast.Expression, ast.Name, ast.Load, ast.Attribute, ast.Call, ast.Cons
 OPERATIONS = {"op", "context"}
 
 
+def module_names(module):
+    """The names a migration module has: what it imports and defines (a module the revision
+    index deferred runs now, as the migration would)."""
+    if module is None:
+        return vars(_Nothing)
+    getattr(module, "upgrade", None)  # a DeferredModule loads the file
+    return vars(module)
+
+
 class TypeReader:
     """Reads the type expressions of one migration function."""
 
@@ -21,7 +30,7 @@ class TypeReader:
         from sqlalchemy.dialects import mysql, postgresql, sqlite  # only when a type must be read
 
         self.names = {"sa": sa, "sqlalchemy": sa, "postgresql": postgresql, "mysql": mysql, "sqlite": sqlite,
-                      **vars(getattr(script, "module", None) or _Nothing)}
+                      **module_names(getattr(script, "module", None))}
         for statement in ast.walk(function) if function is not None else ():
             if isinstance(statement, (ast.Import, ast.ImportFrom)):
                 self._run_import(statement)
