@@ -132,6 +132,10 @@ def usable_snapshot(config, directory):
     found = snapshot.read(directory.dir) if keeps_snapshot(config) else None
     if found is None or found.digest != snapshot.files_digest(history.migration_files(directory)):
         return None
+    try:
+        found.metadata(app_metadata().naming_convention)  # a type it cannot build: replay instead
+    except snapshot.SnapshotError:
+        return None
     return found
 
 

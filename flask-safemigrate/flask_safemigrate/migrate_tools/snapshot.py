@@ -137,12 +137,15 @@ def _type(type_):
     if isinstance(type_, sa.Enum) and not getattr(type_, "create_type", True):
         type_ = type_.copy()  # a migration that creates the type by itself; create_all does here
         type_.create_type = True
+    if isinstance(type_, sa.types.TypeDecorator):
+        return _type(type_.impl_instance)  # what the app's own type stores
     module = type(type_).__module__
     for name in ("postgresql", "mysql", "sqlite"):
         if module.startswith(f"sqlalchemy.dialects.{name}"):
             return _Code(f"{name}.{type_!r}")
     if not module.startswith("sqlalchemy."):
-        return _Code(f"sa.{type(type_).__mro__[1].__name__}()")  # a TypeDecorator's own class
+        # A type of another library: the snapshot cannot build it, so commands replay the history.
+        return _Code(f"unknown_type({f'{module}.{type_!r}'!r})")
     return _Code(f"sa.{type_!r}")
 
 
@@ -185,6 +188,11 @@ def describes(body, metadata):
 
 # --- reading ---------------------------------------------------------------------------------
 
+# The names a type's repr may use inside it (sa.ARRAY(Integer()), postgresql.ARRAY(UUID())).
+TYPES = {name: value for module in (sqlite, mysql, postgresql, sa.types) for name, value in vars(module).items()
+         if isinstance(value, type) and issubclass(value, sa.types.TypeEngine)}
+
+
 def load(body, naming_convention=None, source=FILE):
     """The MetaData of a snapshot's lines; a line that cannot be read is a SnapshotError."""
     metadata = MetaData(naming_convention=naming_convention or {})
@@ -220,7 +228,11 @@ def load(body, naming_convention=None, source=FILE):
     def index(name, expressions, unique=False):
         add(("index", name, expressions, unique))
 
-    scope = {"__builtins__": {}, "sa": sa, "postgresql": postgresql, "mysql": mysql, "sqlite": sqlite,
+    def unknown_type(spelled):
+        raise ValueError(f"{spelled} is a type of another library")
+
+    scope = {"__builtins__": {}, **TYPES, "unknown_type": unknown_type,
+             "sa": sa, "postgresql": postgresql, "mysql": mysql, "sqlite": sqlite,
              "table": table, "column": column, "primary_key": primary_key, "unique": unique,
              "foreign_key": foreign_key, "check": check, "index": index}
     for number, line in enumerate(body.splitlines(), 1):
