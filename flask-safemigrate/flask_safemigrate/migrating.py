@@ -309,7 +309,7 @@ def status():
             database = describe_differences(compare(connection, found.metadata(naming)),
                                             connection.dialect, DATABASE)
         models_differ, live = None, False
-        if found is not None and snapshot.render(app_metadata()) == found.body:
+        if found is not None and snapshot.describes(found.body, app_metadata()):
             models_differ = []  # the models are the snapshot, line for line
         elif not may_build_scratch():
             if at_head and not database:  # the database is what the migrations built (as far as known)
