@@ -28,6 +28,9 @@ $(STAMP): $(ROOT)/requirements.txt $(ROOT)/setup.py $(TOOLKIT)/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q -r $(ROOT)/requirements.txt
 	$(VENV)/bin/pip install -q --no-deps --no-build-isolation -e $(TOOLKIT) -e $(ROOT)
+	@# Editable packages get no bytecode from pip; where PYTHONDONTWRITEBYTECODE is set, Python
+	@# would compile them from source on every command.
+	$(VENV)/bin/python -m compileall -q $(TOOLKIT)/flask_safemigrate $(ROOT)/myapp
 	touch $@
 
 install: $(STAMP) ## create .venv with the pinned requirements, the toolkit and the app (both editable)
