@@ -71,21 +71,24 @@ def migration_connection(writes=False):
             yield connection
 
 
-def check_history(destination=None):
+def check_history(destination=None, known_heads=None):
     """Refuse a broken history (two heads, for a run to head or with no `destination`: a
     command that compares with the head), or a database at a revision no file has, before a command
     reads or changes anything (the files themselves are checked by the db group); return the
-    script directory it read."""
+    script directory it read. `known_heads`: the one head an up-to-date snapshot names, so a
+    database at it needs no reading of the whole history."""
     directory = script_directory()
     said = command_line(current_app.config, app_path())
-    if destination is None or "head" in to_tuple(destination, default=()):
+    if known_heads is None and (destination is None or "head" in to_tuple(destination, default=())):
         history.check_single_head(directory, advice(current_app.config, app_path(), "merge"))
     url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
         return directory  # no database yet (`make db` creates its folder): it has no history
     with migration_connection() as connection:
         history.check_journal(connection)
-        history.check_applied(plan.current_heads(connection), directory, said)
+        current = plan.current_heads(connection)
+        if known_heads is None or not set(current) <= set(known_heads):
+            history.check_applied(current, directory, said)
     return directory
 
 
@@ -287,18 +290,20 @@ def status():
     from .migrate_tools import snapshot
     from .migrate_tools.report import DATABASE, describe_differences
 
-    directory = check_history()  # read once: a long history's files are parsed per directory
     config = alembic_config()
-    found = usable_snapshot(config, directory)
-    heads = list(directory.get_heads())
+    found = usable_snapshot(config, script_directory())
+    # An up-to-date snapshot with one head names the head: a database there needs no history read.
+    known = found.heads if found is not None and len(found.heads) == 1 else None
+    directory = check_history(known_heads=known)
+    heads = known or list(directory.get_heads())
     unchecked, database = {}, []
     naming = app_metadata().naming_convention
     with migration_connection() as connection:
         current = plan.current_heads(connection)
-        pending = plan.planned(directory, current, "heads", True)
+        at_head = set(current) == set(heads)
+        pending = [] if at_head else plan.planned(directory, current, "heads", True)
         recent = journal.entries(connection, 5)
         stuck = journal.interrupted(connection) if journal.exists(connection) else []
-        at_head = set(current) == set(heads)
         if found is None:
             unchecked["database"] = ("migrations/schema.txt is missing or out of date: write it again: "
                                      f"{in_development('snapshot')}") \

@@ -18,10 +18,14 @@ def check_files(script_directory):
     """Refuse migration files that Alembic would misread (it warns, then fails with a KeyError or
     AttributeError, or silently keeps one of two files): no down_revision, a revision id that two
     files use, a down_revision that no file has. The files are read, not imported."""
+    revision_index.remembered(list(migration_files(script_directory)), "checked", _check_files)
+
+
+def _check_files(files):
     paths = {}  # revision -> the file that has it
     follows = []  # (file, the revisions it follows)
     literal = True  # every revision id is written out, so a missing one is really missing
-    for path in migration_files(script_directory):
+    for path in files:
         names = revision_index.names(path)
         if names is None or "revision" not in names:
             continue  # a syntax error, or a legacy file named after its revision: Alembic says so
@@ -48,6 +52,7 @@ def check_files(script_directory):
                         f"{path} follows revision {down!r} (its down_revision), but no migration file"
                         f" has it: restore that file from git, or point down_revision at the"
                         f" migration it should follow")
+    return True
 
 
 def migration_files(script_directory):

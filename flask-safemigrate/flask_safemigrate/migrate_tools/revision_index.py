@@ -10,6 +10,7 @@ docstring, and the file itself runs only when something else of it is asked for 
 downgrade()). A file that changed, or whose header is not literal, is imported as Alembic does.
 """
 import ast
+import hashlib
 import json
 import os
 import tempfile
@@ -38,8 +39,9 @@ class FolderIndex:
         try:
             stored = json.loads(self.file.read_text(encoding="utf-8"))
             self.entries = stored["files"] if stored.get("version") == VERSION else {}
+            self.digests = dict(stored.get("digests", {})) if stored.get("version") == VERSION else {}
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            self.entries = {}  # none yet, or unreadable: rebuilt from the files
+            self.entries, self.digests = {}, {}  # none yet, or unreadable: rebuilt from the files
 
     def header(self, path, stamp=None):
         """{"names": literal module-level names, "unknown": names set otherwise, "doc": docstring}
@@ -79,7 +81,7 @@ class FolderIndex:
             self.file.parent.mkdir(exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=self.file.parent, prefix=".safemigrate-")
             with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump({"version": VERSION, "files": self.entries}, out)
+                json.dump({"version": VERSION, "files": self.entries, "digests": self.digests}, out)
             os.replace(temporary, self.file)
         except OSError:
             pass
@@ -105,6 +107,27 @@ def folder_index(folder):
 def checksum(path):
     """A migration file's checksum, computed once while the file stays as it is (save() keeps it)."""
     return folder_index(Path(path).parent).checksum(path)
+
+
+def remembered(paths, kind, compute):
+    """`compute(paths)` (a JSON-able fact about the files: their digest, that they were checked),
+    kept in the index of their folder under `kind` and the files' names, sizes and modification
+    times, so it is computed once while they stay as they are (never for files changed in the
+    last seconds). An exception from `compute` is raised each time, and nothing is kept."""
+    paths = sorted(map(Path, paths), key=lambda p: p.name)
+    stamps = []
+    for path in paths:
+        stat = path.stat()
+        stamps.append([str(path), stat.st_size, stat.st_mtime_ns])
+    if not paths or any(_racy(stamp[1:]) for stamp in stamps):
+        return compute(paths)
+    index = folder_index(paths[0].parent)
+    key = hashlib.sha256(json.dumps([kind, stamps]).encode()).hexdigest()
+    if key not in index.digests:
+        index.digests = {**dict(list(index.digests.items())[-15:]), key: compute(paths)}  # the last few
+        index.changed = True
+        index.save()
+    return index.digests[key]
 
 
 def save():

@@ -296,8 +296,11 @@ def files_digest(paths):
     """A digest of the migration files' names and contents: a snapshot is for these files."""
     from . import revision_index
 
-    digest = hashlib.sha256()
-    for file in sorted(paths, key=lambda p: p.name):
-        digest.update(f"{file.name}\0{revision_index.checksum(file)}\n".encode())
-    revision_index.save()
-    return "sha256:" + digest.hexdigest()
+    def compute(files):
+        digest = hashlib.sha256()
+        for file in files:
+            digest.update(f"{file.name}\0{revision_index.checksum(file)}\n".encode())
+        revision_index.save()
+        return "sha256:" + digest.hexdigest()
+
+    return revision_index.remembered(paths, "digest", compute)
