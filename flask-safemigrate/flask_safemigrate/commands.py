@@ -283,6 +283,7 @@ def db_reset(no_seed, replay):
     from .migrate_tools import snapshot
     from .migrate_tools.locks import exclusive_run
     from .migrate_tools.reset import empty_database
+    from .migrate_tools.scratch import ScratchDatabaseError
     from .migrating import load_snapshot, usable_snapshot
 
     require_disposable("reset the database")
@@ -298,10 +299,16 @@ def db_reset(no_seed, replay):
     with exclusive_run(url, cfg["MIGRATION_WAIT_TIMEOUT"], on_wait=lambda line: click.echo(line, err=True)):
         empty_database(url)
         if found is not None:
-            load_snapshot(url, found)
-            click.echo(f"  loaded {shown(snapshot.path(directory.dir))}: the schema at"
-                       f" {', '.join(found.heads) or 'base'} (--replay runs the migrations instead)")
-        else:
+            try:
+                load_snapshot(url, found)
+            except ScratchDatabaseError as e:  # this backend cannot build it: the history can
+                click.echo(f"  {e}: running the migrations instead", err=True)
+                empty_database(url)
+                found = None
+            else:
+                click.echo(f"  loaded {shown(snapshot.path(directory.dir))}: the schema at"
+                           f" {', '.join(found.heads) or 'base'} (--replay runs the migrations instead)")
+        if found is None:
             ask_of_next_run(lock_held=True)
             alembic_command.upgrade(alembic_config(), "head")
     if not no_seed:
@@ -345,6 +352,11 @@ def db_newmigration(message, renames):
         click.echo("No changes in the models: no migration written.")
         return
     history.check_single_head(directory, advice(current_app.config, app_path(), "merge"))
+    if not may_build_scratch():
+        raise click.ClickException(
+            "newmigration compares the models on a scratch database, which is not made on the server"
+            f" of a config that is not disposable ({config_name(current_app.config)}): write migrations"
+            " in development (or set SCRATCH_DATABASE_URL); nothing was written")
     config = alembic_config(autogenerate=True)
     config.cmd_opts.quiet = True  # we report the new file ourselves
     config.attributes["rename_answer"] = _rename_answerer(renames)
@@ -355,7 +367,12 @@ def db_newmigration(message, renames):
         script = alembic_command.revision(config, message, autogenerate=True)
         written = None
         if script and keeps_snapshot(config):  # the snapshot follows: the new migration runs there too
-            build_from_migrations(config, scratch_url, "head", {"declared_types": declared})
+            try:
+                build_from_migrations(config, scratch_url, "head", {"declared_types": declared})
+            except Exception:  # a migration that does not run is not left behind
+                Path(script.path).unlink(missing_ok=True)
+                click.echo(f"removed {shown(Path(script.path))}: it does not run (below)", err=True)
+                raise
             written = write_snapshot(config, scratch_url, declared, [script.revision])
     if not script:
         click.echo("No changes in the models: no migration written.")

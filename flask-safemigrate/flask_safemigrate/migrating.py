@@ -133,7 +133,7 @@ def usable_snapshot(config, directory):
     from .migrate_tools import snapshot
 
     found = snapshot.read(directory.dir) if keeps_snapshot(config) else None
-    if found is None or found.digest != snapshot.files_digest(history.migration_files(directory)):
+    if found is None or not found.is_for(list(history.migration_files(directory))):
         return None
     try:
         found.metadata(app_metadata().naming_convention)  # a type it cannot build: replay instead
@@ -147,16 +147,21 @@ def build_scratch(config, scratch_url, directory=None):
     up to date (create_all, stamped), else by replaying the history. Records what the migrations
     declare in config.attributes["declared_types"] and returns it."""
     from .migrate_tools.declared import DeclaredTypes
-    from .migrate_tools.scratch import build_from_migrations, build_from_snapshot
+    from .migrate_tools.reset import empty_database
+    from .migrate_tools.scratch import ScratchDatabaseError, build_from_migrations, build_from_snapshot
 
     directory = directory or ScriptDirectory.from_config(config)
     found = usable_snapshot(config, directory)
     if found is not None:
-        declared = build_from_snapshot(scratch_url, found, app_metadata().naming_convention)
-        config.attributes.update(database_url=scratch_url, echo=lambda line: None, declared_types=declared)
-    else:
-        declared = DeclaredTypes()
-        build_from_migrations(config, scratch_url, "heads", {"declared_types": declared})
+        try:
+            declared = build_from_snapshot(scratch_url, found, app_metadata().naming_convention)
+        except ScratchDatabaseError:  # a snapshot this backend cannot build: the history can
+            empty_database(scratch_url)
+        else:
+            config.attributes.update(database_url=scratch_url, echo=lambda line: None, declared_types=declared)
+            return declared
+    declared = DeclaredTypes()
+    build_from_migrations(config, scratch_url, "heads", {"declared_types": declared})
     return declared
 
 
@@ -202,8 +207,8 @@ def write_snapshot(config, scratch_url, declared, heads=None):
 
     directory = ScriptDirectory.from_config(config)
     body = snapshot_text(config, scratch_url, declared)
-    written = snapshot.Snapshot(list(heads or directory.get_heads()),
-                                snapshot.files_digest(history.migration_files(directory)), body)
+    written = snapshot.Snapshot(list(heads or directory.get_heads()), None, body).sealed_for(
+        list(history.migration_files(directory)))
     return snapshot.write(directory.dir, written)
 
 
@@ -431,6 +436,10 @@ def squash(revision, message=None):
                                       " on the server of a config that is not disposable: squash in"
                                       " development; nothing was changed")
     target, scripts = squashing.replaced(directory, revision)
+    folder = Path(directory.dir) / squashing.FOLDER / target.revision
+    if folder.exists():
+        raise squashing.SquashRefused(f"{folder} exists already (an earlier squash at {target.revision},"
+                                      " undone?): move it away first; nothing was changed")
     was_current = usable_snapshot(config, directory)
     cfg = current_app.config
     naming = app_metadata().naming_convention
@@ -465,6 +474,5 @@ def squash(revision, message=None):
         folder = squashing.move_into_place(path, scripts, directory.dir)
     directory = script_directory()
     if was_current is not None:  # the same schema at the heads; the digest is of the new files
-        was_current.digest = snapshot.files_digest(history.migration_files(directory))
-        snapshot.write(directory.dir, was_current)
+        snapshot.write(directory.dir, was_current.sealed_for(list(history.migration_files(directory))))
     return Squashed(directory.get_revision(target.revision), scripts, folder, data)

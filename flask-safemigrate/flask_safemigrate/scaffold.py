@@ -175,8 +175,7 @@ def copy_example(example, name, work):
     found = snapshot.read(example / "migrations")
     if found is not None:  # the same schema; the digest is of the renamed files
         versions = sorted((work / name / "migrations" / "versions").glob("*.py"))
-        found.digest = snapshot.files_digest(versions)
-        snapshot.write(work / name / "migrations", found)
+        snapshot.write(work / name / "migrations", found.sealed_for(versions))
 
 
 def git_commit(dest, name):

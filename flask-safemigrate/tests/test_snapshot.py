@@ -60,3 +60,46 @@ def test_a_line_it_cannot_read_is_named_with_the_fix():
         snapshot.load(text)
     with pytest.raises(snapshot.SnapshotError, match=r"^schema.txt:1: cannot read \"__import__\('os'\)\""):
         snapshot.load("__import__('os')\n")  # nothing but the snapshot's own calls and types
+
+
+def test_code_in_a_snapshot_line_never_runs(tmp_path):
+    marker = tmp_path / "ran"
+    for line in [f"__import__('os').system('touch {marker}')",
+                 f"column('x', sa.text.__globals__['__builtins__']['__import__']('os').system('touch {marker}'))",
+                 f"table((lambda: open('{marker}', 'w'))())"]:
+        with pytest.raises(snapshot.SnapshotError, match=r"^schema.txt:1: cannot read"):
+            snapshot.load(line + "\n")
+    assert not marker.exists()
+
+
+def test_the_seal_covers_the_heads_and_every_line(tmp_path):
+    migration = tmp_path / "a1_first.py"
+    migration.write_text('revision = "a1"\ndown_revision = None\n')
+    body = snapshot.render(_schema())
+    sealed = snapshot.Snapshot(["a1"], None, body).sealed_for([migration])
+    assert sealed.is_for([migration])
+    for edited in (snapshot.Snapshot(["a0"], sealed.digest, body),
+                   snapshot.Snapshot(["a1"], sealed.digest, body.replace("    unique('uq_shop_name', 'name')\n", ""))):
+        assert not edited.is_for([migration])
+    migration.write_text('revision = "a1"\ndown_revision = None\n# edited\n')
+    assert not sealed.is_for([migration])
+
+
+def test_a_file_edited_just_after_it_was_read_has_its_new_checksum(tmp_path):
+    """The revision index keys a file by size and modification time; an edit of the same size
+    right after a read (a file system that keeps whole seconds, or a quick edit) must not get
+    the old entry's checksum."""
+    import os
+    import time
+
+    from flask_safemigrate.migrate_tools import checksum, revision_index
+
+    path = tmp_path / "versions" / "a1_first.py"
+    path.parent.mkdir()
+    path.write_text('revision = "a1"\ndown_revision = None\nx = 1\n')
+    old = time.time() - 60
+    os.utime(path, (old, old))
+    index = revision_index.FolderIndex(path.parent)
+    first = index.checksum(path)
+    path.write_text('revision = "a1"\ndown_revision = None\nx = 2\n')  # same size, now
+    assert index.checksum(path) == checksum.file_checksum(path) != first

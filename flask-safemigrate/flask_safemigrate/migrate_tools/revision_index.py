@@ -63,9 +63,14 @@ class FolderIndex:
 
     def checksum(self, path):
         """The file's checksum (checksum.file_checksum), kept with its header."""
-        self.header(path)  # the entry, for the file as it is now
+        try:
+            stat = Path(path).stat()
+        except OSError:
+            return file_checksum(path)  # which says why it cannot be read
+        stamp = [stat.st_size, stat.st_mtime_ns]
+        self.header(path, stamp)  # the entry, for the file as it is now
         entry = self.entries.get(Path(path).name)
-        if entry is None or _racy(entry["stamp"]):  # unreadable, or just written: not kept
+        if entry is None or entry["stamp"] != stamp or _racy(stamp):  # unreadable or just written
             return file_checksum(path)
         if "checksum" not in entry:
             entry["checksum"] = file_checksum(path)

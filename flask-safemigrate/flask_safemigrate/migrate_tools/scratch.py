@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from .databases import create_database, drop_database, list_databases
 from .errors import MigrationFailed, ScratchBuildFailed, ToolkitError, explain, first_line
@@ -147,4 +147,7 @@ def build_from_snapshot(scratch_url, found, naming_convention):
     except DBAPIError as e:
         raise ScratchDatabaseError("building the database from migrations/schema.txt failed: "
                                    + explain(e, scratch_url) + "; write it again with `db snapshot`") from None
+    except SQLAlchemyError as e:  # DDL the backend cannot be given (a type it has no name for)
+        raise ScratchDatabaseError(f"building the database from migrations/schema.txt failed: {first_line(e)};"
+                                   " write it again with `db snapshot`") from None
     return DeclaredTypes.of(metadata)

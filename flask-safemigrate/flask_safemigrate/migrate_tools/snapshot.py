@@ -7,9 +7,10 @@ names the heads and a digest of the migration files: a snapshot whose digest doe
 files is not used (the history is replayed, and the suite says how to write it again).
 
 Each line is a call in SQLAlchemy's spelling (`column('email', sa.String(length=255),
-nullable=False)`), read back by evaluating it with only those calls and SQLAlchemy's types in
-scope: the file is code the project commits, as its migrations are.
+nullable=False)`), read back by a reader of its own (`_evaluate`) that knows only those calls,
+literals and SQLAlchemy's types: the file is never executed.
 """
+import ast
 import hashlib
 import os
 import tempfile
@@ -41,6 +42,20 @@ class Snapshot:
 
     def metadata(self, naming_convention=None):
         return load(self.body, naming_convention)
+
+    def seal(self, paths):
+        """The digest of this snapshot for the migration files `paths`: of the files, the heads and
+        every line, so a snapshot edited by hand (or for other files) is not used."""
+        text = f"{files_digest(paths)}\n{' '.join(self.heads)}\n{self.body}"
+        return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def sealed_for(self, paths):
+        self.digest = self.seal(paths)
+        return self
+
+    def is_for(self, paths):
+        """Whether it was written for these files, as it is (its heads and lines untouched)."""
+        return self.digest == self.seal(paths)
 
     def text(self):
         return (HEADER + f"# heads: {' '.join(self.heads) or '-'}\n# versions: {self.digest}\n"
@@ -155,6 +170,14 @@ def _default(default):
     arg = getattr(default, "arg", default)
     if isinstance(arg, str):
         return arg
+    # A function or boolean stays one (each backend writes it its own way: now() is SQLite's
+    # CURRENT_TIMESTAMP, false is MariaDB's 0); other SQL is kept as its text.
+    if isinstance(arg, sa.sql.functions.FunctionElement) and not len(arg.clauses) and \
+            getattr(arg, "name", "").isidentifier():
+        return _Code(f"sa.func.{arg.name}()")
+    for kind, spelled in ((sa.sql.elements.True_, "sa.true()"), (sa.sql.elements.False_, "sa.false()")):
+        if isinstance(arg, kind):
+            return _Code(spelled)
     return _Code(f"sa.text({_text(arg)!r})")
 
 
@@ -193,13 +216,51 @@ TYPES = {name: value for module in (sqlite, mysql, postgresql, sa.types) for nam
          if isinstance(value, type) and issubclass(value, sa.types.TypeEngine)}
 
 
+MODULES = {"sa": sa, "postgresql": postgresql, "mysql": mysql, "sqlite": sqlite}
+SQL = {"text": sa.text, "true": sa.true, "false": sa.false, "null": sa.null}
+
+
+def _evaluate(node, calls):
+    """The value of one snapshot expression: literals, lists, and calls of the snapshot's own
+    functions, of SQLAlchemy's types, sa.text/true/false/null and sa.func.NAME; nothing else runs
+    (the file is read, never executed)."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, (ast.List, ast.Tuple)):
+        values = [_evaluate(item, calls) for item in node.elts]
+        return values if isinstance(node, ast.List) else tuple(values)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
+        return -node.operand.value
+    if isinstance(node, ast.Call):
+        function = _callable(node.func, calls)
+        return function(*(_evaluate(a, calls) for a in node.args),
+                        **{k.arg: _evaluate(k.value, calls) for k in node.keywords if k.arg})
+    raise ValueError(f"{ast.unparse(node)} is not part of a snapshot line")
+
+
+def _callable(node, calls):
+    if isinstance(node, ast.Name) and (node.id in calls or node.id in TYPES):
+        return calls.get(node.id) or TYPES[node.id]
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in MODULES:
+        found = getattr(MODULES[node.value.id], node.attr, None)
+        if node.value.id == "sa" and node.attr in SQL:
+            return SQL[node.attr]
+        if isinstance(found, type) and issubclass(found, sa.types.TypeEngine):
+            return found
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) and \
+            isinstance(node.value.value, ast.Name) and node.value.value.id == "sa" and \
+            node.value.attr == "func" and node.attr.isidentifier() and not node.attr.startswith("_"):
+        return getattr(sa.func, node.attr)
+    raise ValueError(f"{ast.unparse(node)} is not a call a snapshot makes")
+
+
 def load(body, naming_convention=None, source=FILE):
     """The MetaData of a snapshot's lines; a line that cannot be read is a SnapshotError."""
     metadata = MetaData(naming_convention=naming_convention or {})
     tables = []
 
     def table(name, comment=None):
-        tables.append((name, comment, []))
+        tables.append((name, comment, [], number))
 
     def add(item):
         if not tables:
@@ -231,25 +292,38 @@ def load(body, naming_convention=None, source=FILE):
     def unknown_type(spelled):
         raise ValueError(f"{spelled} is a type of another library")
 
-    scope = {"__builtins__": {}, **TYPES, "unknown_type": unknown_type,
-             "sa": sa, "postgresql": postgresql, "mysql": mysql, "sqlite": sqlite,
-             "table": table, "column": column, "primary_key": primary_key, "unique": unique,
-             "foreign_key": foreign_key, "check": check, "index": index}
+    calls = {"table": table, "column": column, "primary_key": primary_key, "unique": unique,
+             "foreign_key": foreign_key, "check": check, "index": index, "unknown_type": unknown_type}
+    number = 0
     for number, line in enumerate(body.splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         try:
-            eval(compile(line.strip(), source, "eval"), scope)  # noqa: S307 (the project's own file)
+            _evaluate(ast.parse(line.strip(), source, mode="eval").body, calls)
         except Exception as e:  # whatever the line does wrong, the error names the line
             raise SnapshotError(f"{source}:{number}: cannot read {line.strip()!r} ({type(e).__name__}:"
                                 f" {e}); write it again with `db snapshot`") from None
-    for name, comment, items in tables:
+    for name, comment, items, number in tables:
         indexes = [i for i in items if isinstance(i, tuple)]
-        built = Table(name, metadata, *[i for i in items if not isinstance(i, tuple)], comment=comment)
-        for _, index_name, expressions, unique in indexes:
-            Index(conv(index_name) if index_name else None,
-                  *[built.c[e] if e in built.c else sa.text(e) for e in expressions],
-                  unique=bool(unique), _table=built)
+        try:
+            built = Table(name, metadata, *[i for i in items if not isinstance(i, tuple)], comment=comment)
+            for _, index_name, expressions, unique in indexes:
+                unknown = [e for e in expressions if e not in built.c]
+                if unknown:
+                    raise ValueError(f"index {index_name} on {', '.join(map(str, unknown))}, which table"
+                                     f" {name} has no column of")
+                Index(conv(index_name) if index_name else None, *[built.c[e] for e in expressions],
+                      unique=bool(unique), _table=built)
+        except Exception as e:  # a second table of that name, a constraint on no column...
+            raise SnapshotError(f"{source}:{number}: cannot read table {name!r} ({type(e).__name__}: {e});"
+                                " write it again with `db snapshot`") from None
+    try:
+        sa.schema.sort_tables_and_constraints(metadata.tables.values())  # a key to no table fails here
+        for fk in (fk for t in metadata.tables.values() for fk in t.foreign_keys):
+            fk.column  # noqa: B018 (resolves the referred column)
+    except Exception as e:
+        raise SnapshotError(f"{source}: cannot read a foreign key ({type(e).__name__}: {e});"
+                            " write it again with `db snapshot`") from None
     return metadata
 
 
