@@ -2,7 +2,7 @@
 `make db` loads it, `db status` compares a live database with it (drift), on every backend."""
 import re
 
-from .conftest import add_migration, edit, make, manage, ok, query, write_conf
+from .conftest import add_migration, edit, make, manage, ok, query, snapshot as snapshot_of, write_conf
 
 NICKNAME = "    nickname: Mapped[str | None] = mapped_column(String(40), server_default=\"x\")\n"
 
@@ -101,3 +101,23 @@ def test_status_in_production_builds_no_scratch_database_and_gives_no_make_advic
     else:
         assert ("models: not compared with the migrations: no scratch database on a server that is"
                 " not disposable: set SCRATCH_DATABASE_URL") in pending.stdout
+
+
+def test_a_snapshot_edited_by_hand_is_not_trusted(tmp_path, database_url, migrations_copy, backend):
+    """A line taken out of schema.txt (or a head changed) without its seal: make db replays the
+    history, and newmigration does not write the column back as a new one."""
+    conf = write_conf(tmp_path / "a.conf", database_url)
+    schema = migrations_copy / "schema.txt"
+    schema.write_text(schema.read_text().replace("    column('login_count', sa.Integer())\n", ""))
+    reset = run(migrations_copy, conf, "reset", "--no-seed")
+    assert reset.returncode == 0 and "loaded" not in reset.stdout, reset.stderr
+    assert "login_count" in snapshot_of(database_url)[0]["user"]["columns"]  # the history's schema
+    written = run(migrations_copy, conf, "newmigration", "-m", "nothing")
+    assert written.returncode == 0 and "No changes in the models" in written.stdout, written.stdout + written.stderr
+    production = write_conf(tmp_path / "p.conf", database_url, disposable=False)
+    refused = run(migrations_copy, production, "newmigration", "-m", "x")
+    if backend == "sqlite":
+        assert refused.returncode == 0, refused.stderr
+    else:
+        assert refused.returncode == 1 and "which is not made on the server of a config that is not disposable" \
+            in refused.stderr and "nothing was written" in refused.stderr
