@@ -352,7 +352,9 @@ def db_newmigration(message, renames):
         click.echo("No changes in the models: no migration written.")
         return
     history.check_single_head(directory, advice(current_app.config, app_path(), "merge"))
-    if not may_build_scratch():
+    # A SETTINGS config that is not disposable is production's; an adopted app's own config
+    # (no SETTINGS file) cannot say, and keeps the scratch database beside its database.
+    if not may_build_scratch() and current_app.config["SETTINGS_FILE"]:
         raise click.ClickException(
             "newmigration compares the models on a scratch database, which is not made on the server"
             f" of a config that is not disposable ({config_name(current_app.config)}): write migrations"
