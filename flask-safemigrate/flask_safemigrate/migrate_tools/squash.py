@@ -48,14 +48,15 @@ def replaced(script_directory, revision):
     return script, scripts
 
 
+def changes_data(script):
+    """Whether the migration runs SQL or queries: it may insert or change rows on purpose."""
+    source = Path(script.path).read_text(encoding="utf-8")
+    return any(step in source for step in DATA_STEPS)
+
+
 def data_migrations(scripts):
     """The scripts that run SQL or queries (their rows are not in a baseline built from the schema)."""
-    found = []
-    for script in scripts:
-        source = Path(script.path).read_text(encoding="utf-8")
-        if any(step in source for step in DATA_STEPS):
-            found.append(script)
-    return found
+    return [script for script in scripts if changes_data(script)]
 
 
 def mark_baseline(text, scripts):
